@@ -1,0 +1,67 @@
+package httpcore
+
+// Method is a request method ringhttpd knows by name. Methods it does not know
+// parse as MethodUnknown (the engine answers 501).
+type Method uint8
+
+// The known methods.
+const (
+	MethodUnknown Method = iota
+	MethodGet
+	MethodHead
+	MethodPost
+	MethodPut
+	MethodDelete
+	MethodOptions
+	MethodPatch
+	MethodTrace
+	MethodConnect
+)
+
+// Header is one field line of a request. Invariant: Name and Value alias the
+// buffer the request was parsed from; Value has no leading or trailing
+// whitespace.
+type Header struct {
+	Name  []byte
+	Value []byte
+}
+
+// Request is one complete, validated request: head and (for the few requests
+// that carry one) body.
+//
+// Invariant: every byte slice aliases the buffer the request was parsed from
+// (or, for a chunked body, the parser's scratch) and is valid only until the
+// Handler returns. A handler that answers later (see Op) copies what it needs.
+type Request struct {
+	Method     Method
+	MethodName []byte // as sent, e.g. "GET"
+	Target     []byte // the request-target as sent
+	Path       []byte // raw (still percent-encoded) path: starts with '/', or is "*"
+	Query      []byte // after '?', without it; nil when the target has none
+	Host       []byte // authority: absolute-form's wins over the Host field
+
+	// Major and Minor are the HTTP version. 1.x with x > 1 is served as 1.1.
+	Major, Minor uint8
+
+	Headers []Header // every field line in order; capacity is reused
+
+	ContentLength int64 // body length after de-chunking; 0 when there is none
+	Chunked       bool  // the body came with Transfer-Encoding: chunked
+	Body          []byte
+
+	// KeepAlive says the connection persists after the response: by version
+	// and Connection tokens (HTTP/1.1 unless "close", HTTP/1.0 only with
+	// "keep-alive").
+	KeepAlive bool
+	Expect100 bool // Expect: 100-continue was sent
+
+	// Fields a file server consults on every request, found during the
+	// parse so that handlers never scan Headers. nil when absent.
+	IfMatch           []byte
+	IfNoneMatch       []byte
+	IfModifiedSince   []byte
+	IfUnmodifiedSince []byte
+	IfRange           []byte
+	Range             []byte
+	AcceptEncoding    []byte
+}
