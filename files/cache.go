@@ -1,0 +1,158 @@
+package files
+
+import "sync/atomic"
+
+// Kinds of cache entries.
+const (
+	kindFile     uint8 = iota + 1 // a regular file (or a directory's index file)
+	kindDir                       // a directory asked for without its slash: 301
+	kindListing                   // a generated directory listing
+	kindNotFound                  // a negative entry: 404
+)
+
+// stat is the part of a statx result the cache keeps and compares.
+type stat struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime int64 // Unix nanoseconds
+	mode         uint32
+}
+
+// entry is one cached answer source, keyed by a cleaned path (plus a coding
+// for a precompressed variant).
+//
+// Invariant: every field but the LRU links, checked and variants is written
+// before the entry is inserted and never after, so a response may alias data
+// and the head bytes for as long as it likes. The descriptor (fd >= 0 for
+// files larger than the in-memory limit, -1 otherwise) is closed when refs
+// drops to 0: the cache holds one reference while the entry is cached and
+// every response body that uses fd holds one more (see FileRef).
+type entry struct {
+	key  string
+	kind uint8
+	enc  uint8 // content coding of this variant (0: identity)
+	// variants is the set of precompressed siblings seen at the last
+	// validation (identity entries only).
+	variants uint8
+
+	refs atomic.Int32
+	fd   int
+	st   stat
+
+	checked int64 // nanotime of the last validation
+
+	ctype   string // Content-Type value
+	etag    []byte // quoted strong ETag
+	lastMod int64  // Last-Modified as Unix seconds
+	ctLine  []byte // "Content-Type: ...\r\n"
+	common  []byte // ETag, Last-Modified, nosniff, Accept-Ranges, Content-Encoding, Vary, Cache-Control lines
+	head200 []byte // status line + ctLine + Content-Length + common
+	head304 []byte // status line + ETag, Last-Modified, Cache-Control, Vary
+	data    []byte // the whole content, or nil when served from fd
+
+	prev, next *entry // LRU list; nil when not cached
+	cost       int64
+	closeFd    func(int) // how fd is closed
+}
+
+// Fd returns the open descriptor of a file entry served from disk.
+func (e *entry) Fd() int { return e.fd }
+
+// Release drops one reference; the last one closes the descriptor.
+// Release is safe from any goroutine.
+func (e *entry) Release() {
+	if e.refs.Add(-1) == 0 && e.fd >= 0 {
+		e.closeFd(e.fd)
+		e.fd = -1
+	}
+}
+
+// acquire adds a reference for a response. It is called only on entries the
+// calling worker's cache holds, so refs is at least 1 and the descriptor open.
+func (e *entry) acquire() *entry {
+	e.refs.Add(1)
+	return e
+}
+
+// lru is a map plus a doubly linked recency list, bounded by entries and
+// bytes. Invariant: it is used by one goroutine at a time (a worker's
+// thread, or under Handler.mu for the shared cache), so it has no locks.
+type lru struct {
+	m          map[string]*entry
+	head, tail *entry // head is the most recently used
+	bytes      int64
+	maxEntries int
+	maxBytes   int64
+}
+
+func newLRU(maxEntries int, maxBytes int64) *lru {
+	return &lru{m: make(map[string]*entry), maxEntries: maxEntries, maxBytes: maxBytes}
+}
+
+// get returns the entry for key and marks it most recently used.
+func (c *lru) get(key []byte) *entry {
+	e := c.m[string(key)]
+	if e != nil && e != c.head {
+		c.unlink(e)
+		c.pushFront(e)
+	}
+	return e
+}
+
+// put inserts e (refs already 1: the cache's reference), replacing and
+// releasing any entry with the same key, then evicts least recently used
+// entries other than e until the bounds hold.
+func (c *lru) put(e *entry) {
+	if old := c.m[e.key]; old != nil {
+		c.remove(old)
+	}
+	c.m[e.key] = e
+	c.pushFront(e)
+	c.bytes += e.cost
+	for (len(c.m) > c.maxEntries || c.bytes > c.maxBytes) && c.tail != nil && c.tail != e {
+		c.remove(c.tail)
+	}
+}
+
+// remove drops e from the cache and releases the cache's reference.
+func (c *lru) remove(e *entry) {
+	if c.m[e.key] != e {
+		return
+	}
+	delete(c.m, e.key)
+	c.unlink(e)
+	c.bytes -= e.cost
+	e.Release()
+}
+
+// purge removes every entry.
+func (c *lru) purge() {
+	for c.head != nil {
+		c.remove(c.head)
+	}
+}
+
+func (c *lru) unlink(e *entry) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		c.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		c.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+}
+
+func (c *lru) pushFront(e *entry) {
+	e.prev, e.next = nil, c.head
+	if c.head != nil {
+		c.head.prev = e
+	}
+	c.head = e
+	if c.tail == nil {
+		c.tail = e
+	}
+}

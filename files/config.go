@@ -1,0 +1,76 @@
+package files
+
+import (
+	"errors"
+	"time"
+)
+
+// Config configures a Handler. The zero value of every field but Root means
+// its default.
+type Config struct {
+	// Root is the directory served. Nothing outside it is ever served.
+	Root string
+	// Index is the file served for a directory asked for with its trailing
+	// slash. Default "index.html"; set NoIndex to disable.
+	Index   string
+	NoIndex bool
+	// Listing enables an HTML listing for directories without an index.
+	Listing bool
+	// Dotfiles enables serving names that start with '.' (".git", ".env",
+	// ".well-known"); hidden (404) by default.
+	Dotfiles bool
+	// MaxCachedFile is the largest file whose bytes (and prebuilt head) are
+	// kept in memory; larger files are served from a cached descriptor.
+	// Default 64 KiB.
+	MaxCachedFile int64
+	// CacheEntries and CacheBytes bound each cache. Defaults 4096 and 64 MiB.
+	CacheEntries int
+	CacheBytes   int64
+	// Revalidate is how long a cached entry is trusted before the next
+	// request re-checks it against the file system (open + statx). Default
+	// 1 s; a negative value re-checks on every request.
+	Revalidate time.Duration
+	// MIME maps extensions (".js" or "js", any case) to Content-Type values;
+	// it overrides and extends the built-in table.
+	MIME map[string]string
+	// CacheControl, when set, is sent as Cache-Control on file answers and
+	// their 304s.
+	CacheControl string
+	// NoPrecompressed disables looking for ".br"/".gz" siblings.
+	NoPrecompressed bool
+}
+
+// Defaults of Config.
+const (
+	DefaultIndex         = "index.html"
+	DefaultMaxCachedFile = 64 << 10
+	DefaultCacheEntries  = 4096
+	DefaultCacheBytes    = 64 << 20
+	DefaultRevalidate    = time.Second
+)
+
+// ErrNoRoot is returned by New when Config.Root is empty.
+var ErrNoRoot = errors.New("files: no root directory configured")
+
+// withDefaults returns cfg with every zero field set to its default.
+func (cfg Config) withDefaults() Config {
+	if cfg.Index == "" && !cfg.NoIndex {
+		cfg.Index = DefaultIndex
+	}
+	if cfg.NoIndex {
+		cfg.Index = ""
+	}
+	if cfg.MaxCachedFile <= 0 {
+		cfg.MaxCachedFile = DefaultMaxCachedFile
+	}
+	if cfg.CacheEntries <= 0 {
+		cfg.CacheEntries = DefaultCacheEntries
+	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
+	if cfg.Revalidate == 0 {
+		cfg.Revalidate = DefaultRevalidate
+	}
+	return cfg
+}

@@ -1,0 +1,52 @@
+// Package files is ringhttpd's static-file Handler: root-confined lookup, an
+// open-file/metadata/content cache, MIME types, ETag and Last-Modified,
+// conditional requests, Range (single and multipart/byteranges), HEAD, index
+// files, optional listings and precompressed .br/.gz siblings.
+//
+// # Confinement
+//
+// The root is opened once (O_PATH|O_DIRECTORY). A request path is
+// percent-decoded exactly once and normalized (cleanPath): NUL, encoded
+// slashes, backslashes and control bytes are rejected with 400, dot segments
+// are resolved textually and a ".." that would climb above the root is a 400,
+// and names starting with '.' are 404 unless Config.Dotfiles. Every lookup is
+// then an openat2 from the root descriptor with
+// RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS, so the kernel itself refuses any
+// symlink (absolute or relative) or magic link that leads out of the root;
+// symlinks that stay inside work. Files are opened O_NONBLOCK (so a FIFO
+// cannot hang the open) and only regular files are read: anything else is
+// 403.
+//
+// # Non-blocking contract
+//
+// Serve never makes a system call on a cache hit: the answer is the entry's
+// prebuilt head appended to resp.Head plus its bytes (files up to
+// Config.MaxCachedFile) or its refcounted descriptor (larger files, as a
+// httpcore.FileRef). A miss, or a hit on an entry older than
+// Config.Revalidate, returns an httpcore.Op chain the engine runs off its
+// loop: OpOpenat2 of the file, OpStatx of the descriptor, two OpOpenat2
+// O_PATH probes for the ".br" and ".gz" siblings, and OpRead of a small file;
+// a directory listing is an OpFunc (getdents has no ring op). Revalidation is
+// the same chain: when the inode, size, times and siblings are unchanged the
+// old entry is kept, otherwise the new one replaces it (a deleted file
+// becomes a cached 404). An entry being revalidated keeps serving other
+// requests until the chain completes.
+//
+// # Sharing between workers
+//
+// Caches are per worker: Handler implements httpcore.PerWorker, and
+// ForWorker returns a handler with its own cache sharing the root descriptor,
+// MIME table and configuration. A worker's cache is touched only on its
+// engine thread (Serve and every Then run there), so the hit path takes no
+// lock and shares no cache line with other workers; the cost is one copy of
+// a hot file per worker, which for the small files that are kept in memory is
+// cheap, and one open per worker on a cold miss. A read-mostly shared
+// structure would need atomics or RCU on every hit plus a lock for LRU
+// updates. Handler.Serve itself (for engines that do not use ForWorker)
+// serves from one shared cache under a mutex.
+//
+// A FileRef's reference count is atomic, so Release is correct from any
+// thread, although the engines call it on the worker's thread; the cache
+// holds one reference and the descriptor closes when the entry is evicted or
+// replaced and the last response using it is released.
+package files
