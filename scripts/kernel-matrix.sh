@@ -1,0 +1,424 @@
+#!/usr/bin/env bash
+# kernel-matrix.sh: run ringhttpd's tests and binary on real older Linux kernels.
+#
+# For each Debian suite (default: bullseye = 5.10, bookworm = 6.1, trixie = 6.12)
+# it fetches that suite's cloud kernel (linux-image-*-cloud-amd64-unsigned, or the
+# signed one when the mirror lacks it) with apt-get download through a private
+# sources list on the machine's configured Debian mirror, builds an initramfs of
+# busybox-static + every package's statically linked test binary
+# (CGO_ENABLED=0 go test -c) + ringhttpd, boots it under qemu-system-x86_64
+# (KVM when /dev/kvm works, software emulation otherwise), and prints a table
+# package x kernel plus each kernel's `ringhttpd probe`.
+#
+# In the guest (scripts/kernel-init.sh is its /init): /tmp is a tmpfs and TMPDIR=/tmp,
+# lo is up (127.0.0.1 and ::1), everything runs as root. Each test binary runs
+# from a copy of its package directory's testdata with
+#   -test.short -test.v -test.count=1 -test.timeout=(KM_BIN_TIMEOUT-15)s
+# under `timeout -s KILL KM_BIN_TIMEOUT`; no -test.run filter unless KM_TESTFLAGS
+# adds one. Then `ringhttpd serve` is smoke-tested per backend (auto, epoll,
+# uring): a small and a 2.5 MiB file fetched with wget and compared byte for byte,
+# then SIGTERM must stop it within 15 s.
+#
+# Usage:  scripts/kernel-matrix.sh [SUITE...]      (as root on Debian; installs
+#         qemu-system-x86, busybox-static, cpio with apt-get when missing)
+#
+# Exit status:
+#   0  every cell passed, or skipped as a whole (skip-all, with the reason shown)
+#   1  a cell failed: test failure, timeout, test binary that does not build,
+#      a guest that stopped before reporting every package, a serve smoke failure
+#   2  infrastructure error: tools missing and not installable, no Debian mirror
+#      configured, kernel download failed, or a guest that never reached its /init
+#
+# Environment (all optional):
+#   RINGHTTPD_CACHE   download cache (kernels, apt lists)   [/var/cache/ringhttpd-kernels]
+#   KM_SUITES         suites to run when no arguments         [bullseye bookworm trixie]
+#   KM_REFRESH=1      look for newer kernels even when one is cached (default: reuse
+#                     the cached kernel, no network)
+#   KM_PKGS           packages to test, e.g. "./uring ./server"  [every package with tests]
+#   KM_EXTRA_TESTS    prebuilt static test binaries (NAME.test) to run as well
+#   KM_TESTFLAGS      extra flags for every test binary, e.g. "-test.run=TestX"
+#   KM_BIN_TIMEOUT    seconds per test binary inside the guest  [240]
+#   KM_BOOT_TIMEOUT   seconds per guest, boot to poweroff        [480]
+#   KM_MEM            guest RAM in MiB                          [1536]
+#   KM_SMP            guest vCPUs                               [2 when CI=true, else 1]
+#   KM_SERVE=0        skip the serve smoke test
+#   KM_OUT            directory for logs and the summary        [mktemp -d]
+#   KM_VERBOSE=1      stream the guest console while it runs
+#
+# Output: the table on stdout; per kernel the probe block, skipped tests with their
+# reasons, and the output of every failing package. Full console logs and
+# summary.tsv (kernel, package, status, counts, elapsed) stay in KM_OUT.
+
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
+CACHE=${RINGHTTPD_CACHE:-/var/cache/ringhttpd-kernels}
+BIN_TIMEOUT=${KM_BIN_TIMEOUT:-240}
+BOOT_TIMEOUT=${KM_BOOT_TIMEOUT:-480}
+MEM=${KM_MEM:-1536}
+if [ "${CI:-}" = true ]; then SMP=${KM_SMP:-2}; else SMP=${KM_SMP:-1}; fi
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+if [ $# -gt 0 ]; then SUITES=("$@"); else read -r -a SUITES <<<"${KM_SUITES:-bullseye bookworm trixie}"; fi
+
+log() { printf '== %s\n' "$*" >&2; }
+infra() { printf 'kernel-matrix: infrastructure error: %s\n' "$*" >&2; exit 2; }
+
+# ---------------------------------------------------------------- tools
+
+# busybox_static says whether /bin/busybox exists and is statically linked.
+busybox_static() {
+	[ -x /bin/busybox ] || return 1
+	! ldd /bin/busybox >/dev/null 2>&1
+}
+
+ensure_tools() {
+	local need=()
+	command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+	busybox_static || need+=(busybox-static)
+	command -v cpio >/dev/null || need+=(cpio)
+	[ -r "$KEYRING" ] || need+=(debian-archive-keyring)
+	command -v go >/dev/null || infra "go not found (expected in PATH or /usr/local/go/bin)"
+	if [ ${#need[@]} -gt 0 ]; then
+		[ "$(id -u)" = 0 ] || infra "missing packages ${need[*]}; run as root or install them"
+		log "installing ${need[*]}"
+		apt-get update -qq >&2 || infra "apt-get update failed"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2 ||
+			infra "apt-get install ${need[*]} failed"
+		busybox_static || infra "/bin/busybox is not statically linked after installing busybox-static"
+	fi
+}
+
+# ---------------------------------------------------------------- mirror
+
+# find_mirror sets MIRROR and SECURITY from the machine's apt sources: the
+# enabled URIs ending in /debian and /debian-security.
+find_mirror() {
+	local uris
+	uris=$(
+		{
+			cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+				awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z+]+:\/\//) { print $i; break } }'
+			for f in /etc/apt/sources.list.d/*.sources; do
+				[ -f "$f" ] || continue
+				# deb822 stanzas; skip those with Enabled: no.
+				awk 'BEGIN { RS = ""; FS = "\n" }
+					tolower($0) ~ /(^|\n)enabled:[ \t]*no/ { next }
+					{ for (i = 1; i <= NF; i++) if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); n = split($i, u, /[ \t]+/); for (j = 1; j <= n; j++) print u[j] } }' "$f"
+			done
+		} | sed 's:/*$::'
+	)
+	MIRROR=${KM_MIRROR:-$(grep -E '/debian$' <<<"$uris" | head -n 1)}
+	SECURITY=${KM_SECURITY_MIRROR:-$(grep -E '/debian-security$' <<<"$uris" | head -n 1)}
+	[ -n "$MIRROR" ] || infra "no Debian mirror (a URI ending in /debian) in /etc/apt/sources.list*"
+	[ -n "$SECURITY" ] || SECURITY=${MIRROR}-security
+}
+
+# ---------------------------------------------------------------- kernels
+
+# fetch_kernel SUITE: prints the path of the suite's cached vmlinuz, downloading
+# it when absent (or when KM_REFRESH=1). Fails (status 1) with a message on stderr.
+fetch_kernel() {
+	local suite=$1
+	local dir=$CACHE/$suite
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/debs" || return 1
+	if [ "${KM_REFRESH:-0}" != 1 ] && [ -s "$dir/current" ] && [ -f "$dir/$(cat "$dir/current")" ]; then
+		echo "$dir/$(cat "$dir/current")"
+		return 0
+	fi
+	find_mirror
+	cat >"$dir/sources.list" <<-EOF
+		deb [signed-by=$KEYRING] $MIRROR $suite main
+		deb [signed-by=$KEYRING] $SECURITY $suite-security main
+	EOF
+	local opts=(-o "Dir::Etc::sourcelist=$dir/sources.list" -o Dir::Etc::sourceparts=-
+		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
+		-o Dir::State::status=/dev/null -o APT::Sandbox::User=root -o Debug::NoLocking=1)
+	log "$suite: apt-get update ($MIRROR, $SECURITY)"
+	if ! apt-get "${opts[@]}" -qq update >"$dir/update.log" 2>&1; then
+		cat "$dir/update.log" >&2
+		return 1
+	fi
+	# The metapackage names the suite's current kernel ABI; prefer its
+	# -unsigned package, then the signed one (boots the same under -kernel),
+	# then older ABIs of the same series, newest first.
+	local dep series cands=() p
+	dep=$(apt-cache "${opts[@]}" depends linux-image-cloud-amd64 2>/dev/null |
+		awk '/Depends: linux-image-/ { print $2; exit }')
+	[ -n "$dep" ] || { echo "$suite: linux-image-cloud-amd64 not found" >&2; return 1; }
+	series=$(sed -E 's/^linux-image-([0-9]+\.[0-9]+)\..*/\1/' <<<"$dep")
+	cands=("$dep-unsigned" "$dep")
+	while read -r p; do cands+=("$p"); done < <(
+		apt-cache "${opts[@]}" pkgnames "linux-image-$series." 2>/dev/null |
+			grep -E "^linux-image-$series\.[0-9.+a-z]*-cloud-amd64(-unsigned)?\$" |
+			grep -v -e "^$dep" | sort -rV | head -n 6)
+	for p in "${cands[@]}"; do
+		rm -f "$dir"/debs/*.deb
+		if (cd "$dir/debs" && apt-get "${opts[@]}" -qq download "$p" >"$dir/download.log" 2>&1); then
+			local deb x
+			deb=$(ls "$dir"/debs/*.deb 2>/dev/null | head -n 1)
+			[ -n "$deb" ] || continue
+			x=$(mktemp -d "$dir/x.XXXX")
+			if dpkg-deb -x "$deb" "$x" && ls "$x"/boot/vmlinuz-* >/dev/null 2>&1; then
+				local vm
+				vm=$(basename "$(ls "$x"/boot/vmlinuz-* | head -n 1)")
+				mv -f "$x/boot/$vm" "$dir/$vm"
+				echo "$p" >"$dir/package"
+				echo "$vm" >"$dir/current"
+				rm -rf "$x" "$deb"
+				log "$suite: $p -> $dir/$vm"
+				echo "$dir/$vm"
+				return 0
+			fi
+			rm -rf "$x"
+		fi
+		log "$suite: $p: download failed ($(tail -n 1 "$dir/download.log"))"
+	done
+	echo "$suite: no cloud kernel package could be downloaded" >&2
+	return 1
+}
+
+# ---------------------------------------------------------------- binaries
+
+# build_all fills $STAGE/t/NAME/ with each package's test binary and testdata,
+# and $STAGE/bin/ringhttpd; packages that fail to build go to $OUT/build-fail.
+build_all() {
+	local pkgs=() p rel name
+	cd "$ROOT" || exit 2
+	if [ -n "${KM_PKGS:-}" ]; then
+		read -r -a pkgs <<<"$KM_PKGS"
+	fi
+	mapfile -t pkgs < <(go list -e -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "${pkgs[@]:-./...}" 2>"$OUT/go-list.err" | grep .)
+	: >"$OUT/build-fail"
+	for p in "${pkgs[@]}"; do
+		local imp=${p%% *} pdir=${p#* }
+		rel=${pdir#"$ROOT"/}
+		[ "$rel" = "$pdir" ] && rel=$(basename "$pdir")
+		name=${rel//\//_}
+		mkdir -p "$STAGE/t/$name"
+		if CGO_ENABLED=0 go test -c -o "$STAGE/t/$name/$name.test" "$imp" >"$OUT/build-$name.log" 2>&1 &&
+			[ -x "$STAGE/t/$name/$name.test" ]; then
+			[ -d "$pdir/testdata" ] && cp -a "$pdir/testdata" "$STAGE/t/$name/"
+			log "built $rel ($(du -h "$STAGE/t/$name/$name.test" | cut -f1))"
+		else
+			rm -rf "${STAGE:?}/t/$name"
+			echo "$name" >>"$OUT/build-fail"
+			log "BUILD FAILED: $rel"
+			sed 's/^/    /' "$OUT/build-$name.log" | head -n 20 >&2
+		fi
+	done
+	for p in ${KM_EXTRA_TESTS:-}; do
+		name=$(basename "$p" .test)
+		mkdir -p "$STAGE/t/$name" && cp "$p" "$STAGE/t/$name/$name.test" || infra "KM_EXTRA_TESTS: cannot copy $p"
+	done
+	if CGO_ENABLED=0 go build -o "$STAGE/bin/ringhttpd" ./cmd/ringhttpd >"$OUT/build-ringhttpd.log" 2>&1; then
+		log "built ringhttpd"
+	else
+		echo "ringhttpd" >>"$OUT/build-fail"
+		log "BUILD FAILED: cmd/ringhttpd"
+		sed 's/^/    /' "$OUT/build-ringhttpd.log" | head -n 20 >&2
+	fi
+}
+
+build_initramfs() {
+	local a
+	mkdir -p "$STAGE"/{bin,dev,proc,sys,tmp,etc,root,t}
+	cp /bin/busybox "$STAGE/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ -e "$STAGE/bin/$a" ] || ln -s busybox "$STAGE/bin/$a"
+	done
+	install -m 0755 "$ROOT/scripts/kernel-init.sh" "$STAGE/init"
+	printf '127.0.0.1\tlocalhost guest\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$STAGE/etc/hosts"
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$STAGE/etc/passwd"
+	echo 'root:x:0:' >"$STAGE/etc/group"
+	: >"$STAGE/etc/resolv.conf"
+	cat >"$STAGE/km.conf" <<-EOF
+		KM_BIN_TIMEOUT=$BIN_TIMEOUT
+		KM_TESTFLAGS='${KM_TESTFLAGS:-}'
+		KM_SERVE=${KM_SERVE:-1}
+	EOF
+	# The kernel opens /dev/console before /init runs; without the node the
+	# init's first lines would be lost (it re-opens it after devtmpfs anyway).
+	mknod -m 600 "$STAGE/dev/console" c 5 1 2>/dev/null || true
+	# Uncompressed: decompressing under software emulation costs more than
+	# qemu reading the larger file.
+	(cd "$STAGE" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) >"$OUT/initramfs.cpio" ||
+		infra "cpio failed"
+	log "initramfs $(du -h "$OUT/initramfs.cpio" | cut -f1)"
+}
+
+# ---------------------------------------------------------------- boot
+
+ACCEL=(-accel tcg)
+pick_accel() {
+	if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
+		timeout 20 qemu-system-x86_64 -accel kvm -machine none -display none -nodefaults \
+			-monitor none -serial none -S -daemonize -pidfile "$OUT/kvmtest.pid" >/dev/null 2>&1; then
+		kill "$(cat "$OUT/kvmtest.pid")" 2>/dev/null
+		ACCEL=(-accel kvm)
+		log "using KVM"
+	else
+		log "no usable /dev/kvm: software emulation (TCG)"
+	fi
+}
+
+# boot SUITE VMLINUZ: runs one guest, console to $OUT/SUITE.console.
+boot() {
+	local suite=$1 kernel=$2 con=$OUT/$1.console rc t0 tail_pid=
+	: >"$con"
+	if [ "${KM_VERBOSE:-0}" = 1 ]; then
+		tail -n +1 -f "$con" >&2 &
+		tail_pid=$!
+	fi
+	t0=$(date +%s)
+	timeout -k 10 "$BOOT_TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -cpu max -smp "$SMP" -m "$MEM" \
+		-machine pc -nodefaults -display none -monitor none -no-reboot \
+		-serial "file:$con" -kernel "$kernel" -initrd "$OUT/initramfs.cpio" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=1 rdinit=/init mitigations=off random.trust_cpu=on" \
+		</dev/null >"$OUT/$suite.qemu" 2>&1
+	rc=$?
+	[ -n "$tail_pid" ] && { sleep 0.5; kill "$tail_pid" 2>/dev/null; wait "$tail_pid" 2>/dev/null; }
+	echo "$rc $(($(date +%s) - t0))" >"$OUT/$suite.boot"
+	log "$suite: guest finished in $(($(date +%s) - t0)) s (qemu rc=$rc)"
+}
+
+# ---------------------------------------------------------------- report
+
+# parse SUITE: appends the suite's cells to summary.tsv:
+# suite kernel pkg status pass fail skip elapsed reason
+parse() {
+	local suite=$1 con=$OUT/$1.console qrc secs
+	read -r qrc secs <"$OUT/$suite.boot"
+	tr -d '\r' <"$con" >"$con.txt"
+	awk -v suite="$suite" -v qrc="$qrc" -v secs="$secs" -v pkgs="$(ls "$STAGE/t" | tr '\n' ' ')" \
+		-v serve="$( [ "${KM_SERVE:-1}" = 1 ] && [ -x "$STAGE/bin/ringhttpd" ] && echo 1)" \
+		-v buildfail="$(tr '\n' ' ' <"$OUT/build-fail")" '
+		function kv(line, key,   m) { if (match(line, " " key "=[^ ]*")) { m = substr(line, RSTART + length(key) + 2, RLENGTH - length(key) - 2); return m } return "" }
+		/^KM-INIT / { kernel = kv($0, "kernel"); init = 1 }
+		/^KM-NOTE .*no serve subcommand/ { noserve = 1 }
+		/^KM-BEGIN / { cur = kv($0, "pkg"); reason[cur] = "" }
+		# With -test.v a test'"'"'s log lines follow its "=== RUN/NAME/CONT"
+		# header, and its "--- SKIP" line may come much later.
+		/^=== (RUN|NAME|CONT) / { tn = $3 }
+		/^ +[^ =-]/ { l = $0; sub(/^ +/, "", l); lastlog[tn] = l }
+		/^--- SKIP: / && cur != "" { if (reason[cur] == "") reason[cur] = $3 ": " lastlog[$3] }
+		/^RESULT / {
+			p = kv($0, "pkg"); st[p] = kv($0, "status"); el[p] = kv($0, "elapsed")
+			np[p] = kv($0, "pass"); nf[p] = kv($0, "fail"); ns[p] = kv($0, "skip")
+			if (match($0, /reason="[^"]*"/)) { r = substr($0, RSTART + 8, RLENGTH - 9); if (r != "") reason[p] = r }
+			cur = ""
+		}
+		/^KM-DONE/ { done = 1 }
+		END {
+			if (kernel == "") kernel = "?"
+			n = split(pkgs, P, " ")
+			if (serve == 1 && !noserve) { P[++n] = "serve-auto"; P[++n] = "serve-epoll"; P[++n] = "serve-uring" }
+			m = split(buildfail, B, " ")
+			for (i = 1; i <= m; i++) if (B[i] != "ringhttpd") P[++n] = B[i]
+			for (i = 1; i <= m; i++) bf[B[i]] = 1
+			for (i = 1; i <= n; i++) {
+				p = P[i]
+				if (p in bf) s = "build-fail"
+				else if (!init) s = "no-boot"
+				else if (p in st) s = st[p]
+				else s = (qrc == 124 || qrc == 137) ? "guest-timeout" : "no-result"
+				printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", suite, kernel, p, s, np[p] + 0, nf[p] + 0, ns[p] + 0, el[p], reason[p]
+			}
+		}' "$con.txt" >>"$OUT/summary.tsv"
+}
+
+print_report() {
+	local s
+	echo
+	echo "==== kernel matrix ($(date -u +%Y-%m-%dT%H:%MZ), ${ACCEL[1]}, smp=$SMP, mem=${MEM}M) ===="
+	# Table: one row per package, one column per kernel.
+	awk -F '\t' -v suites="${SUITES[*]}" '
+		{ k[$1] = $2; key = $1 SUBSEP $3; if (!($3 in seen)) { seen[$3] = 1; order[++np] = $3 }
+		  c = $4
+		  if ($4 == "pass") c = "pass " $5 (($7 > 0) ? " (" $7 " skip)" : "")
+		  else if ($4 == "fail") c = "FAIL " $6 "/" ($5 + $6)
+		  else if ($4 == "skip-all") c = "skip-all"
+		  else c = toupper($4)
+		  if ($8 != "") c = c " " int($8 + 0.5) "s"
+		  cell[key] = c }
+		END {
+			ns = split(suites, S, " ")
+			printf "%-14s", "package"
+			for (j = 1; j <= ns; j++) printf " | %-24s", S[j] " " k[S[j]]
+			printf "\n"
+			for (i = 1; i <= np; i++) {
+				printf "%-14s", order[i]
+				for (j = 1; j <= ns; j++) printf " | %-24s", ((S[j] SUBSEP order[i]) in cell) ? cell[S[j] SUBSEP order[i]] : "-"
+				printf "\n"
+			}
+		}' "$OUT/summary.tsv"
+	echo
+	for s in "${SUITES[@]}"; do
+		local con=$OUT/$s.console.txt
+		[ -f "$con" ] || continue
+		echo "---- $s: $(awk -F '\t' -v s="$s" '$1 == s { print $2; exit }' "$OUT/summary.tsv") (qemu rc/seconds: $(cat "$OUT/$s.boot"))"
+		if grep -q '^KM-PROBE-BEGIN' "$con"; then
+			echo "ringhttpd probe:"
+			sed -n '/^KM-PROBE-BEGIN/,/^KM-PROBE-END/p' "$con" | sed '1d;s/^/    /'
+		fi
+		awk -F '\t' -v s="$s" '$1 == s && $4 == "skip-all" { printf "skip-all %s: %s\n", $3, $9 }' "$OUT/summary.tsv"
+		# Every skipped test with its first reason line.
+		awk '/^KM-BEGIN /{ split($2, a, "="); p = a[2] } /^RESULT /{ p = "" }
+			/^=== (RUN|NAME|CONT) / { tn = $3 }
+			/^ +[^ =-]/ { l = $0; sub(/^ +/, "", l); lastlog[tn] = l }
+			/^ *--- SKIP: / && p != "" { printf "  skip %s %s: %s\n", p, $3, lastlog[$3] }' "$con" | head -n 80
+		# Output of failing packages, capped.
+		awk -F '\t' -v s="$s" '$1 == s && $4 != "pass" && $4 != "skip-all" && $4 != "no-tests" { print $3 "\t" $4 }' "$OUT/summary.tsv" |
+			while IFS=$'\t' read -r p st; do
+				echo "  $st $p:"
+				case $st in
+				build-fail) sed 's/^/      /' "$OUT/build-$p.log" 2>/dev/null | head -n 30 ;;
+				no-boot) tail -n 30 "$con" | sed 's/^/      /'; sed 's/^/      qemu: /' "$OUT/$s.qemu" | tail -n 5 ;;
+				*) sed -n "/^KM-BEGIN pkg=$p\$/,/^RESULT pkg=$p /p" "$con" |
+					grep -v -e '^=== ' -e '^--- PASS' -e '^    --- PASS' | head -n 80 | sed 's/^/      /'
+					if ! grep -q "^RESULT pkg=$p " "$con"; then echo "      (console tail)"; tail -n 20 "$con" | sed 's/^/      /'; fi ;;
+				esac
+			done
+	done
+	echo "full logs: $OUT"
+}
+
+# ---------------------------------------------------------------- main
+
+OUT=${KM_OUT:-$(mktemp -d /tmp/kernel-matrix.XXXXXX)}
+mkdir -p "$OUT" "$CACHE" || infra "cannot create $OUT or $CACHE"
+: >"$OUT/summary.tsv"
+STAGE=$OUT/stage
+rm -rf "$STAGE"
+mkdir -p "$STAGE"
+T0=$(date +%s)
+
+ensure_tools
+declare -A KERNEL
+for s in "${SUITES[@]}"; do
+	k=$(fetch_kernel "$s") || infra "$s: kernel download failed"
+	KERNEL[$s]=$k
+done
+build_all
+build_initramfs
+pick_accel
+for s in "${SUITES[@]}"; do
+	log "$s: booting $(basename "${KERNEL[$s]}")"
+	boot "$s" "${KERNEL[$s]}"
+	parse "$s"
+done
+print_report
+echo "total $(($(date +%s) - T0)) s"
+
+if awk -F '\t' '$4 == "no-boot" { bad = 1 } END { exit !bad }' "$OUT/summary.tsv"; then
+	echo "kernel-matrix: a guest never reached its /init: infrastructure error" >&2
+	exit 2
+fi
+if awk -F '\t' '$4 != "pass" && $4 != "skip-all" && $4 != "no-tests" { bad = 1 } END { exit !bad }' "$OUT/summary.tsv" ||
+	grep -qx ringhttpd "$OUT/build-fail"; then
+	echo "kernel-matrix: FAILED" >&2
+	exit 1
+fi
+echo "kernel-matrix: all cells green or skipped with a reason"
+exit 0
