@@ -1,0 +1,120 @@
+package uring
+
+import (
+	"testing"
+)
+
+func TestNopBatch(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		flags uint32
+	}{{"plain", 0}, {"defer-taskrun", SetupSingleIssuer | SetupDeferTaskrun}} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newTestRing(t, 64, &Params{Flags: tt.flags})
+			const n = 64
+			for i := 0; i < n; i++ {
+				s := mustSQE(t, r)
+				s.PrepNop()
+				s.SetData(uint64(i) | 1<<40)
+			}
+			if r.GetSQE() != nil {
+				t.Fatal("GetSQE returned an entry from a full SQ")
+			}
+			got, err := r.SubmitAndWait(n)
+			if err != nil || got != n {
+				t.Fatalf("SubmitAndWait = %d, %v", got, err)
+			}
+			if r.CQReady() != n {
+				t.Fatalf("CQReady = %d after waiting for %d", r.CQReady(), n)
+			}
+			seen := make([]bool, n)
+			var batch [24]*CQE
+			for total := 0; total < n; {
+				k := r.PeekBatch(batch[:])
+				if k == 0 {
+					t.Fatalf("PeekBatch empty after %d", total)
+				}
+				for _, c := range batch[:k] {
+					i := c.UserData &^ (1 << 40)
+					if c.UserData>>40 != 1 || i >= n || seen[i] || c.Res != 0 {
+						t.Fatalf("bad CQE %+v", *c)
+					}
+					seen[i] = true
+				}
+				r.CQAdvance(uint32(k))
+				total += k
+			}
+			if r.CQReady() != 0 || r.PeekCQE() != nil {
+				t.Fatal("CQ not empty after consuming everything")
+			}
+		})
+	}
+}
+
+func TestGetSQEFullAndZeroed(t *testing.T) {
+	r := newTestRing(t, 4, nil)
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 4; i++ {
+			s := r.GetSQE()
+			if s == nil {
+				t.Fatalf("round %d: GetSQE %d = nil", round, i)
+			}
+			if *s != (SQE{}) {
+				t.Fatalf("round %d: SQE %d not zeroed: %+v", round, i, *s)
+			}
+			s.PrepNop()
+			s.SetData(^uint64(0))
+			s.Personality = 0 // the slot is dirty now: UserData, Opcode and Fd are set
+		}
+		if s := r.GetSQE(); s != nil {
+			t.Fatalf("round %d: GetSQE on a full SQ returned an entry", round)
+		}
+		if got := r.SQSpaceLeft(); got != 0 {
+			t.Fatalf("SQSpaceLeft = %d on a full SQ", got)
+		}
+		reap(t, r, 4)
+		if got := r.SQSpaceLeft(); got != 4 {
+			t.Fatalf("SQSpaceLeft = %d after submit", got)
+		}
+	}
+}
+
+func TestCQESkipSuccess(t *testing.T) {
+	requireKernel(t, 5, 17, "IOSQE_CQE_SKIP_SUCCESS")
+	r := newTestRing(t, 8, nil)
+	s := mustSQE(t, r)
+	s.PrepNop()
+	s.SetData(1)
+	s.SetFlags(SQECQESkipSuccess)
+	s = mustSQE(t, r)
+	s.PrepNop()
+	s.SetData(2)
+	c := reap(t, r, 1)
+	if c[0].UserData != 2 {
+		t.Fatalf("CQE %+v: the skipped NOP posted", c[0])
+	}
+	expectNoCQE(t, r, 20*1e6)
+}
+
+func TestNopZeroAllocs(t *testing.T) {
+	r := newTestRing(t, 32, &Params{Flags: SetupSingleIssuer | SetupDeferTaskrun})
+	var batch [32]*CQE
+	allocs := testing.AllocsPerRun(100, func() {
+		for i := 0; i < 32; i++ {
+			s := r.GetSQE()
+			s.PrepNop()
+			s.SetData(uint64(i))
+		}
+		if _, err := r.SubmitAndWait(32); err != nil {
+			panic(err)
+		}
+		n := r.PeekBatch(batch[:])
+		r.CQAdvance(uint32(n))
+		if _, err := r.SubmitAndGetEvents(); err != nil {
+			panic(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("NOP submit+reap allocates %v per run", allocs)
+	}
+}
