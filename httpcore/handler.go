@@ -44,7 +44,7 @@ type Part struct {
 //
 // Head holds the status line and header fields, each line ending in CRLF,
 // but not the Date and Connection fields nor the blank line that ends the
-// head: the engine appends those (see FinishHead), so every response carries
+// head: the engine appends those (see Finish), so every response carries
 // them consistently. Head starts as an empty slice of engine-owned memory with
 // spare capacity; handlers append to it.
 //

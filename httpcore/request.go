@@ -40,7 +40,8 @@ type Request struct {
 	Query      []byte // after '?', without it; nil when the target has none
 	Host       []byte // authority: absolute-form's wins over the Host field
 
-	// Major and Minor are the HTTP version. 1.x with x > 1 is served as 1.1.
+	// Major and Minor are the HTTP version. 1.x with x > 1 is served (and
+	// reported) as 1.1, so Minor is 0 or 1.
 	Major, Minor uint8
 
 	Headers []Header // every field line in order; capacity is reused

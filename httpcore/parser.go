@@ -1,0 +1,1006 @@
+package httpcore
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+)
+
+// Limits bounds what a Parser accepts. A zero field takes its default.
+type Limits struct {
+	MaxRequestLine int   // request line without its CRLF; default 8 KiB; over it: 414
+	MaxHeaderBytes int   // whole header section, blank line included; default 16 KiB; over it: 431
+	MaxHeaders     int   // field lines; default 100; over it: 431
+	MaxBody        int64 // body after de-chunking; default 1 MiB; over it: 413
+}
+
+// The default limits (nginx's and h2o's order of magnitude).
+const (
+	DefaultMaxRequestLine = 8 << 10
+	DefaultMaxHeaderBytes = 16 << 10
+	DefaultMaxHeaders     = 100
+	DefaultMaxBody        = 1 << 20
+)
+
+// maxChunkLine bounds a chunk-size line (size and extensions).
+const maxChunkLine = 4096
+
+// maxScratchKeep is the largest chunked-body scratch a Parser keeps between
+// requests; a larger one is dropped so that an idle connection stays small.
+const maxScratchKeep = 64 << 10
+
+// DefaultLimits returns the limits a zero Limits stands for.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxRequestLine: DefaultMaxRequestLine,
+		MaxHeaderBytes: DefaultMaxHeaderBytes,
+		MaxHeaders:     DefaultMaxHeaders,
+		MaxBody:        DefaultMaxBody,
+	}
+}
+
+// withDefaults returns l with every zero (or negative) field set to its default.
+func (l Limits) withDefaults() Limits {
+	if l.MaxRequestLine <= 0 {
+		l.MaxRequestLine = DefaultMaxRequestLine
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if l.MaxHeaders <= 0 {
+		l.MaxHeaders = DefaultMaxHeaders
+	}
+	if l.MaxBody <= 0 {
+		l.MaxBody = DefaultMaxBody
+	}
+	return l
+}
+
+// ErrNeedMore is returned by Parse when buf holds only part of a request.
+var ErrNeedMore = errors.New("httpcore: need more input")
+
+// Error is a request Parse rejects. Status is the answer to send (400, 413,
+// 414, 431, 501 or 505); the connection closes after it.
+type Error struct {
+	Status int
+	Reason string
+}
+
+// Error returns "httpcore: STATUS REASON".
+func (e *Error) Error() string {
+	return "httpcore: " + strconv.Itoa(e.Status) + " " + e.Reason
+}
+
+// The errors Parse returns. They are shared values: never modify them.
+var (
+	errBadRequestLine = &Error{400, "malformed request line"}
+	errBadMethod      = &Error{400, "malformed method"}
+	errBadTarget      = &Error{400, "malformed request target"}
+	errFragment       = &Error{400, "fragment in request target"}
+	errBadVersion     = &Error{400, "malformed HTTP version"}
+	errVersion        = &Error{505, "HTTP version not supported"}
+	errLineTooLong    = &Error{414, "request line too long"}
+	errHeaderTooLarge = &Error{431, "header section too large"}
+	errTooManyHeaders = &Error{431, "too many header fields"}
+	errObsFold        = &Error{400, "obsolete line folding"}
+	errBadFieldName   = &Error{400, "malformed field name"}
+	errBadFieldValue  = &Error{400, "invalid byte in field value"}
+	errBareCR         = &Error{400, "bare CR"}
+	errNoHost         = &Error{400, "missing Host"}
+	errManyHosts      = &Error{400, "several Host fields"}
+	errBadHost        = &Error{400, "invalid Host"}
+	errBadCL          = &Error{400, "invalid Content-Length"}
+	errManyCL         = &Error{400, "conflicting Content-Length fields"}
+	errTEAndCL        = &Error{400, "Transfer-Encoding with Content-Length"}
+	errTEHTTP10       = &Error{400, "Transfer-Encoding in HTTP/1.0"}
+	errBadTE          = &Error{400, "chunked is not the final transfer coding"}
+	errUnknownTE      = &Error{501, "unknown transfer coding"}
+	errBodyTooLarge   = &Error{413, "body too large"}
+	errBadChunkSize   = &Error{400, "invalid chunk size"}
+	errBadChunkExt    = &Error{400, "invalid chunk extension"}
+	errChunkLF        = &Error{400, "chunk framing without CRLF"}
+	errBadTrailer     = &Error{400, "invalid trailer field"}
+	errTrailerTooBig  = &Error{431, "trailer section too large"}
+)
+
+// Parser states.
+const (
+	stLine      uint8 = iota // request line (and leading blank lines)
+	stFields                 // header field lines
+	stBody                   // Content-Length body
+	stChunk                  // chunk-size line
+	stChunkData              // chunk data
+	stChunkEnd               // CRLF after chunk data
+	stTrailer                // trailer field lines
+)
+
+// Indexes of the fields Parse finds for handlers (Parser.known).
+const (
+	kHost = iota
+	kIfMatch
+	kIfNoneMatch
+	kIfModifiedSince
+	kIfUnmodifiedSince
+	kIfRange
+	kRange
+	kAcceptEncoding
+	kCount
+)
+
+// field is a field line as offsets into the request's buffer.
+type field struct {
+	ns, ne, vs, ve int32
+}
+
+// Parser parses the requests of one connection, one after the other. The zero
+// value is ready to use with DefaultLimits; set Limits before the first Parse.
+//
+// Invariant: the parser's state holds offsets relative to the first byte of
+// the request being parsed, never pointers into the caller's buffer, so the
+// caller may move the bytes between calls.
+type Parser struct {
+	Limits Limits
+
+	lim   Limits // Limits with defaults, fixed at a request's first byte
+	err   *Error // sticky: once set, every Parse returns it until Reset
+	state uint8
+
+	scan int // where the search for the current line's LF resumes
+	line int // first byte of the current line
+
+	// Request line.
+	start          int // first byte of the request line (after blank lines)
+	mEnd           int // end of the method
+	tStart, tEnd   int // request-target
+	pathS, pathE   int // path; pathS < 0 means the static "/"
+	queryS, queryE int // query; queryS < 0 means none
+	hostS, hostE   int // absolute-form authority; hostS < 0 means none
+	method         Method
+	major, minor   uint8
+
+	// Header section.
+	hstart    int // first byte after the request line
+	hend      int // first byte after the blank line
+	fields    []field
+	known     [kCount]int32 // index+1 into fields; 0 when absent
+	hosts     int
+	rangeDup  bool
+	clSeen    bool
+	cl        int64
+	teSeen    bool
+	teChunked bool // chunked seen (and so far last)
+	teOther   bool // a coding other than chunked seen before chunked
+	connClose bool
+	connKeep  bool
+	expect100 bool
+
+	// Body.
+	pos       int   // chunked: next byte to consume
+	chunkLeft int64 // chunked: data bytes left in the current chunk
+	tstart    int   // chunked: first byte of the trailer section
+	tfields   int   // chunked: trailer fields so far
+	scratch   []byte
+}
+
+// Reset prepares p for a new connection, keeping its memory.
+func (p *Parser) Reset() {
+	p.err = nil
+	p.next()
+	if cap(p.scratch) > maxScratchKeep {
+		p.scratch = nil
+	}
+}
+
+// next prepares p for the connection's next request.
+func (p *Parser) next() {
+	p.state = stLine
+	p.scan, p.line, p.start = 0, 0, 0
+	p.fields = p.fields[:0]
+	p.known = [kCount]int32{}
+	p.hosts = 0
+	p.rangeDup = false
+	p.clSeen, p.cl = false, 0
+	p.teSeen, p.teChunked, p.teOther = false, false, false
+	p.connClose, p.connKeep, p.expect100 = false, false, false
+	p.chunkLeft, p.tfields = 0, 0
+	p.scratch = p.scratch[:0]
+}
+
+// fail makes e sticky and returns it.
+func (p *Parser) fail(e *Error) (int, error) {
+	p.err = e
+	return 0, e
+}
+
+// Parse parses one request from buf.
+//
+// buf always starts at the first byte of the request not yet consumed; between
+// calls that return ErrNeedMore the caller may only extend buf (same first
+// byte, more bytes at the end, possibly copied to a new backing array), and
+// Parse resumes where it stopped instead of rescanning. Results:
+//
+//	(n, nil)          a complete request is in req; n bytes are consumed and the
+//	                  next request starts at buf[n:]
+//	(0, ErrNeedMore)  buf holds only part of a request
+//	(0, *Error)       malformed or over a limit; Error.Status is the answer, the
+//	                  connection closes after it, and every later Parse returns
+//	                  the same error until Reset
+//
+// req's slices alias buf (the de-chunked body aliases p's scratch) and stay
+// valid until buf changes or the next Parse. req.Headers' capacity is reused.
+//
+// A request with Expect: 100-continue whose body has not fully arrived (and
+// any such request with a chunked body) is returned at once without its body
+// and with KeepAlive false: the answer is final and the connection closes.
+func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
+	if p.err != nil {
+		return 0, p.err
+	}
+	for {
+		switch p.state {
+		case stLine:
+			if p.scan == 0 {
+				p.lim = p.Limits.withDefaults()
+				if cap(p.scratch) > maxScratchKeep {
+					p.scratch = nil
+				}
+			}
+			i := bytes.IndexByte(buf[p.scan:], '\n')
+			if i < 0 {
+				p.scan = len(buf)
+				if len(buf)-p.start > p.lim.MaxRequestLine+1 {
+					return p.fail(errLineTooLong)
+				}
+				return 0, ErrNeedMore
+			}
+			e := p.scan + i
+			p.scan = e + 1
+			le := e
+			if le > p.start && buf[le-1] == '\r' {
+				le--
+			}
+			if le == p.start {
+				// RFC 9112 §2.2: ignore empty lines before the request line.
+				p.start, p.line = e+1, e+1
+				if p.start > p.lim.MaxRequestLine {
+					return p.fail(errBadRequestLine)
+				}
+				continue
+			}
+			if le-p.start > p.lim.MaxRequestLine {
+				return p.fail(errLineTooLong)
+			}
+			if err := p.requestLine(buf, p.start, le); err != nil {
+				return p.fail(err)
+			}
+			p.line, p.hstart = e+1, e+1
+			p.state = stFields
+
+		case stFields:
+			i := bytes.IndexByte(buf[p.scan:], '\n')
+			if i < 0 {
+				p.scan = len(buf)
+				if len(buf)-p.hstart > p.lim.MaxHeaderBytes {
+					return p.fail(errHeaderTooLarge)
+				}
+				return 0, ErrNeedMore
+			}
+			e := p.scan + i
+			p.scan = e + 1
+			ls := p.line
+			p.line = e + 1
+			if e+1-p.hstart > p.lim.MaxHeaderBytes {
+				return p.fail(errHeaderTooLarge)
+			}
+			le := e
+			if le > ls && buf[le-1] == '\r' {
+				le--
+			}
+			if le > ls {
+				if err := p.fieldLine(buf, ls, le); err != nil {
+					return p.fail(err)
+				}
+				continue
+			}
+			p.hend = e + 1
+			if err := p.endHead(buf); err != nil {
+				return p.fail(err)
+			}
+			switch {
+			case p.teSeen:
+				if p.expect100 {
+					return p.done(buf, req, p.hend, false)
+				}
+				p.pos, p.line, p.scan = p.hend, p.hend, p.hend
+				p.state = stChunk
+			case p.cl > 0:
+				if p.expect100 && int64(len(buf)-p.hend) < p.cl {
+					return p.done(buf, req, p.hend, false)
+				}
+				p.state = stBody
+			default:
+				return p.done(buf, req, p.hend, true)
+			}
+
+		case stBody:
+			if int64(len(buf)-p.hend) < p.cl {
+				return 0, ErrNeedMore
+			}
+			return p.done(buf, req, p.hend+int(p.cl), true)
+
+		case stChunk:
+			i := bytes.IndexByte(buf[p.scan:], '\n')
+			if i < 0 {
+				p.scan = len(buf)
+				if len(buf)-p.line > maxChunkLine {
+					return p.fail(errBadChunkExt)
+				}
+				return 0, ErrNeedMore
+			}
+			e := p.scan + i
+			if e == p.line || buf[e-1] != '\r' {
+				return p.fail(errChunkLF)
+			}
+			size, err := p.chunkSize(buf[p.line : e-1])
+			if err != nil {
+				return p.fail(err)
+			}
+			p.pos, p.line, p.scan = e+1, e+1, e+1
+			if size == 0 {
+				p.tstart = e + 1
+				p.state = stTrailer
+				continue
+			}
+			p.chunkLeft = size
+			p.state = stChunkData
+
+		case stChunkData:
+			n := len(buf) - p.pos
+			if int64(n) > p.chunkLeft {
+				n = int(p.chunkLeft)
+			}
+			p.scratch = append(p.scratch, buf[p.pos:p.pos+n]...)
+			p.pos += n
+			p.chunkLeft -= int64(n)
+			if p.chunkLeft > 0 {
+				return 0, ErrNeedMore
+			}
+			p.state = stChunkEnd
+
+		case stChunkEnd:
+			if len(buf)-p.pos < 2 {
+				if len(buf) > p.pos && buf[p.pos] != '\r' {
+					return p.fail(errChunkLF)
+				}
+				return 0, ErrNeedMore
+			}
+			if buf[p.pos] != '\r' || buf[p.pos+1] != '\n' {
+				return p.fail(errChunkLF)
+			}
+			p.pos += 2
+			p.line, p.scan = p.pos, p.pos
+			p.state = stChunk
+
+		case stTrailer:
+			i := bytes.IndexByte(buf[p.scan:], '\n')
+			if i < 0 {
+				p.scan = len(buf)
+				if len(buf)-p.tstart > p.lim.MaxHeaderBytes {
+					return p.fail(errTrailerTooBig)
+				}
+				return 0, ErrNeedMore
+			}
+			e := p.scan + i
+			ls := p.line
+			p.scan, p.line = e+1, e+1
+			if e == ls || buf[e-1] != '\r' {
+				return p.fail(errChunkLF)
+			}
+			if e+1-p.tstart > p.lim.MaxHeaderBytes {
+				return p.fail(errTrailerTooBig)
+			}
+			if e-1 == ls {
+				return p.done(buf, req, e+1, true)
+			}
+			if _, _, _, err := splitField(buf, ls, e-1); err != nil {
+				return p.fail(errBadTrailer)
+			}
+			p.tfields++
+			if p.tfields > p.lim.MaxHeaders {
+				return p.fail(errTrailerTooBig)
+			}
+		}
+	}
+}
+
+// requestLine parses buf[s:e], a request line without its line end.
+func (p *Parser) requestLine(buf []byte, s, e int) *Error {
+	i := s
+	for i < e && tchar[buf[i]] {
+		i++
+	}
+	if i == s || i == e || buf[i] != ' ' {
+		if i < e && buf[i] == '\r' {
+			return errBareCR
+		}
+		return errBadMethod
+	}
+	p.mEnd = i
+	p.method = lookupMethod(buf[s:i])
+
+	ts := i + 1
+	i = ts
+	for i < e && targetChar[buf[i]] {
+		i++
+	}
+	if i == ts || i == e || buf[i] != ' ' {
+		if i < e {
+			switch buf[i] {
+			case '#':
+				return errFragment
+			case '\r':
+				return errBareCR
+			}
+		}
+		return errBadTarget
+	}
+	p.tStart, p.tEnd = ts, i
+
+	v := buf[i+1 : e]
+	if len(v) != 8 || v[0] != 'H' || v[1] != 'T' || v[2] != 'T' || v[3] != 'P' || v[4] != '/' ||
+		!isDigit(v[5]) || v[6] != '.' || !isDigit(v[7]) {
+		if bytes.IndexByte(v, '\r') >= 0 {
+			return errBareCR
+		}
+		return errBadVersion
+	}
+	p.major, p.minor = v[5]-'0', v[7]-'0'
+	if p.major != 1 {
+		return errVersion
+	}
+	if p.minor > 1 {
+		p.minor = 1 // RFC 9110 §6.2: a higher minor version is served as 1.1.
+	}
+	return p.target(buf, ts, p.tEnd)
+}
+
+// target classifies and splits the request-target buf[s:e] (RFC 9112 §3.2).
+func (p *Parser) target(buf []byte, s, e int) *Error {
+	p.queryS, p.queryE, p.hostS, p.hostE = -1, -1, -1, -1
+	switch {
+	case buf[s] == '/':
+		p.splitPath(buf, s, e)
+		return nil
+	case e-s == 1 && buf[s] == '*':
+		if p.method != MethodOptions {
+			return errBadTarget
+		}
+		p.pathS, p.pathE = s, e
+		return nil
+	case p.method == MethodConnect:
+		// authority-form: Preflight answers 405; keep the authority as Host.
+		if !validHost(buf[s:e]) {
+			return errBadTarget
+		}
+		p.hostS, p.hostE = s, e
+		p.pathS, p.pathE = s, s
+		return nil
+	}
+	// absolute-form: "http" or "https" "://" authority [path-abempty] ["?" query].
+	i := s
+	for i < e && buf[i] != ':' {
+		i++
+	}
+	scheme := buf[s:i]
+	if !(equalFold(scheme, "http") || equalFold(scheme, "https")) || e-i < 3 || buf[i+1] != '/' || buf[i+2] != '/' {
+		return errBadTarget
+	}
+	as := i + 3
+	ae := as
+	for ae < e && buf[ae] != '/' && buf[ae] != '?' {
+		ae++
+	}
+	if ae == as || !validHost(buf[as:ae]) {
+		return errBadTarget
+	}
+	p.hostS, p.hostE = as, ae
+	if ae == e || buf[ae] == '?' {
+		p.pathS, p.pathE = -1, -1
+		if ae < e {
+			p.queryS, p.queryE = ae+1, e
+		}
+		return nil
+	}
+	p.splitPath(buf, ae, e)
+	return nil
+}
+
+// splitPath splits buf[s:e], which starts with '/', at its first '?'.
+func (p *Parser) splitPath(buf []byte, s, e int) {
+	if q := bytes.IndexByte(buf[s:e], '?'); q >= 0 {
+		p.pathS, p.pathE = s, s+q
+		p.queryS, p.queryE = s+q+1, e
+		return
+	}
+	p.pathS, p.pathE = s, e
+}
+
+// splitField splits the field line buf[s:e] (no line end, not empty) into name
+// end and value bounds, validating both (RFC 9112 §5, RFC 9110 §5.5).
+func splitField(buf []byte, s, e int) (ne, vs, ve int, err *Error) {
+	c := buf[s]
+	if c == ' ' || c == '\t' {
+		return 0, 0, 0, errObsFold
+	}
+	i := s
+	for i < e && tchar[buf[i]] {
+		i++
+	}
+	if i == s || i == e || buf[i] != ':' {
+		if i < e && buf[i] == '\r' {
+			return 0, 0, 0, errBareCR
+		}
+		return 0, 0, 0, errBadFieldName
+	}
+	ne = i
+	i++
+	for i < e && (buf[i] == ' ' || buf[i] == '\t') {
+		i++
+	}
+	vs = i
+	// Unrolled by 4: field values are the bulk of a request head.
+	for i+4 <= e && valueChar[buf[i]] && valueChar[buf[i+1]] && valueChar[buf[i+2]] && valueChar[buf[i+3]] {
+		i += 4
+	}
+	for i < e && valueChar[buf[i]] {
+		i++
+	}
+	if i != e {
+		if buf[i] == '\r' {
+			return 0, 0, 0, errBareCR
+		}
+		return 0, 0, 0, errBadFieldValue
+	}
+	ve = e
+	for ve > vs && (buf[ve-1] == ' ' || buf[ve-1] == '\t') {
+		ve--
+	}
+	return ne, vs, ve, nil
+}
+
+// fieldLine parses and records the field line buf[s:e].
+func (p *Parser) fieldLine(buf []byte, s, e int) *Error {
+	ne, vs, ve, err := splitField(buf, s, e)
+	if err != nil {
+		return err
+	}
+	if len(p.fields) >= p.lim.MaxHeaders {
+		return errTooManyHeaders
+	}
+	p.fields = append(p.fields, field{int32(s), int32(ne), int32(vs), int32(ve)})
+	idx := int32(len(p.fields))
+	name, value := buf[s:ne], buf[vs:ve]
+	switch len(name) {
+	case 4:
+		if equalFold(name, "host") {
+			p.hosts++
+			p.setKnown(kHost, idx)
+		}
+	case 5:
+		if equalFold(name, "range") {
+			if p.known[kRange] != 0 {
+				p.rangeDup = true
+			}
+			p.setKnown(kRange, idx)
+		}
+	case 6:
+		if equalFold(name, "expect") && equalFold(value, "100-continue") {
+			p.expect100 = true
+		}
+	case 8:
+		if name[3]|0x20 == 'm' {
+			if equalFold(name, "if-match") {
+				p.setKnown(kIfMatch, idx)
+			}
+		} else if equalFold(name, "if-range") {
+			p.setKnown(kIfRange, idx)
+		}
+	case 10:
+		if equalFold(name, "connection") {
+			p.connection(value)
+		}
+	case 13:
+		if equalFold(name, "if-none-match") {
+			p.setKnown(kIfNoneMatch, idx)
+		}
+	case 14:
+		if equalFold(name, "content-length") {
+			return p.contentLength(value)
+		}
+	case 15:
+		if equalFold(name, "accept-encoding") {
+			p.setKnown(kAcceptEncoding, idx)
+		}
+	case 17:
+		switch name[0] | 0x20 {
+		case 'i':
+			if equalFold(name, "if-modified-since") {
+				p.setKnown(kIfModifiedSince, idx)
+			}
+		case 't':
+			if equalFold(name, "transfer-encoding") {
+				return p.transferEncoding(value)
+			}
+		}
+	case 19:
+		if equalFold(name, "if-unmodified-since") {
+			p.setKnown(kIfUnmodifiedSince, idx)
+		}
+	}
+	return nil
+}
+
+// setKnown records the first field line of kind k.
+func (p *Parser) setKnown(k int, idx int32) {
+	if p.known[k] == 0 {
+		p.known[k] = idx
+	}
+}
+
+// contentLength validates one Content-Length value: 1*DIGIT, no overflow, and
+// equal to any earlier one (RFC 9112 §6.3).
+func (p *Parser) contentLength(v []byte) *Error {
+	if len(v) == 0 || len(v) > 18 {
+		return errBadCL
+	}
+	var n int64
+	for _, c := range v {
+		if !isDigit(c) {
+			return errBadCL
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if p.clSeen && n != p.cl {
+		return errManyCL
+	}
+	p.clSeen, p.cl = true, n
+	return nil
+}
+
+// transferEncoding reads one Transfer-Encoding value, a list of codings.
+func (p *Parser) transferEncoding(v []byte) *Error {
+	p.teSeen = true
+	empty := true
+	for len(v) > 0 {
+		var tok []byte
+		tok, v = nextToken(v)
+		if tok == nil {
+			return errBadTE
+		}
+		if len(tok) == 0 {
+			continue
+		}
+		empty = false
+		for _, c := range tok {
+			if !tchar[c] {
+				return errBadTE
+			}
+		}
+		if p.teChunked {
+			return errBadTE // chunked is not last
+		}
+		if equalFold(tok, "chunked") {
+			p.teChunked = true
+		} else {
+			p.teOther = true
+		}
+	}
+	if empty {
+		return errBadTE
+	}
+	return nil
+}
+
+// connection reads one Connection value: a list of options.
+func (p *Parser) connection(v []byte) {
+	for len(v) > 0 {
+		var tok []byte
+		tok, v = nextToken(v)
+		switch {
+		case equalFold(tok, "close"):
+			p.connClose = true
+		case equalFold(tok, "keep-alive"):
+			p.connKeep = true
+		}
+	}
+}
+
+// nextToken splits a comma-separated list element off v, trimming optional
+// whitespace around it. It returns an empty tok for an empty element and a
+// nil tok when the element has inner whitespace.
+func nextToken(v []byte) (tok, rest []byte) {
+	i := bytes.IndexByte(v, ',')
+	if i < 0 {
+		tok, rest = v, nil
+	} else {
+		tok, rest = v[:i], v[i+1:]
+	}
+	for len(tok) > 0 && (tok[0] == ' ' || tok[0] == '\t') {
+		tok = tok[1:]
+	}
+	for len(tok) > 0 && (tok[len(tok)-1] == ' ' || tok[len(tok)-1] == '\t') {
+		tok = tok[:len(tok)-1]
+	}
+	if bytes.IndexByte(tok, ' ') >= 0 || bytes.IndexByte(tok, '\t') >= 0 {
+		return nil, rest
+	}
+	if tok == nil {
+		tok = v[:0]
+	}
+	return tok, rest
+}
+
+// endHead applies the rules that need the whole header section.
+func (p *Parser) endHead(buf []byte) *Error {
+	if p.hosts > 1 {
+		return errManyHosts
+	}
+	if p.hosts == 0 && p.minor == 1 {
+		return errNoHost
+	}
+	if p.hosts == 1 {
+		f := p.fields[p.known[kHost]-1]
+		if !validHost(buf[f.vs:f.ve]) {
+			return errBadHost
+		}
+	}
+	if p.teSeen {
+		switch {
+		case p.minor == 0:
+			return errTEHTTP10
+		case p.clSeen:
+			return errTEAndCL
+		case !p.teChunked:
+			return errBadTE
+		case p.teOther:
+			return errUnknownTE
+		}
+		p.cl = 0
+	}
+	if p.cl > p.lim.MaxBody {
+		return errBodyTooLarge
+	}
+	if p.minor == 0 {
+		p.expect100 = false // RFC 9110 §10.1.1: ignored in HTTP/1.0
+	}
+	if !p.teSeen && p.cl == 0 {
+		p.expect100 = false // no body to wait for
+	}
+	return nil
+}
+
+// chunkSize parses a chunk-size line without its CRLF (RFC 9112 §7.1).
+func (p *Parser) chunkSize(b []byte) (int64, *Error) {
+	i := 0
+	var n int64
+	for i < len(b) {
+		v := unhex[b[i]]
+		if v < 0 {
+			break
+		}
+		if n > (1<<59)-1 {
+			return 0, errBadChunkSize
+		}
+		n = n<<4 | int64(v)
+		i++
+	}
+	if i == 0 {
+		return 0, errBadChunkSize
+	}
+	if i < len(b) {
+		// chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] )
+		j := i
+		for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
+			j++
+		}
+		if j == len(b) || b[j] != ';' {
+			return 0, errBadChunkSize
+		}
+		for _, c := range b[j:] {
+			if !valueChar[c] {
+				return 0, errBadChunkExt
+			}
+		}
+	}
+	if n > p.lim.MaxBody-int64(len(p.scratch)) {
+		return 0, errBodyTooLarge
+	}
+	return n, nil
+}
+
+// slashPath is the path of an absolute-form target without one.
+var slashPath = []byte("/")
+
+// done fills req with the request that ends at buf[n] and readies p for the
+// next one.
+func (p *Parser) done(buf []byte, req *Request, n int, full bool) (int, error) {
+	hdrs := req.Headers[:0]
+	for _, f := range p.fields {
+		hdrs = append(hdrs, Header{Name: buf[f.ns:f.ne:f.ne], Value: buf[f.vs:f.ve:f.ve]})
+	}
+	*req = Request{
+		Method:     p.method,
+		MethodName: buf[p.start:p.mEnd:p.mEnd],
+		Target:     buf[p.tStart:p.tEnd:p.tEnd],
+		Major:      p.major,
+		Minor:      p.minor,
+		Headers:    hdrs,
+		Expect100:  p.expect100,
+	}
+	if p.pathS >= 0 {
+		req.Path = buf[p.pathS:p.pathE:p.pathE]
+	} else {
+		req.Path = slashPath
+	}
+	if p.queryS >= 0 {
+		req.Query = buf[p.queryS:p.queryE:p.queryE]
+	}
+	if p.hostS >= 0 {
+		req.Host = buf[p.hostS:p.hostE:p.hostE]
+	} else if k := p.known[kHost]; k != 0 {
+		req.Host = hdrs[k-1].Value
+	}
+	if k := p.known[kIfMatch]; k != 0 {
+		req.IfMatch = hdrs[k-1].Value
+	}
+	if k := p.known[kIfNoneMatch]; k != 0 {
+		req.IfNoneMatch = hdrs[k-1].Value
+	}
+	if k := p.known[kIfModifiedSince]; k != 0 {
+		req.IfModifiedSince = hdrs[k-1].Value
+	}
+	if k := p.known[kIfUnmodifiedSince]; k != 0 {
+		req.IfUnmodifiedSince = hdrs[k-1].Value
+	}
+	if k := p.known[kIfRange]; k != 0 {
+		req.IfRange = hdrs[k-1].Value
+	}
+	if k := p.known[kRange]; k != 0 && !p.rangeDup {
+		req.Range = hdrs[k-1].Value
+	}
+	if k := p.known[kAcceptEncoding]; k != 0 {
+		req.AcceptEncoding = hdrs[k-1].Value
+	}
+	if full {
+		switch {
+		case p.teSeen:
+			req.Chunked = true
+			req.Body = p.scratch[:len(p.scratch):len(p.scratch)]
+			req.ContentLength = int64(len(p.scratch))
+		case p.cl > 0:
+			req.Body = buf[p.hend : p.hend+int(p.cl) : p.hend+int(p.cl)]
+			req.ContentLength = p.cl
+		}
+		if p.minor == 1 {
+			req.KeepAlive = !p.connClose
+		} else {
+			req.KeepAlive = p.connKeep && !p.connClose
+		}
+	} else {
+		// Expect: 100-continue without its body: the answer is final and
+		// the unread body makes the connection unusable.
+		req.Chunked = p.teSeen
+		req.ContentLength = p.cl
+	}
+	p.next()
+	return n, nil
+}
+
+// lookupMethod maps a method name to its Method (case-sensitive, RFC 9110 §9.1).
+func lookupMethod(m []byte) Method {
+	switch len(m) {
+	case 3:
+		switch string(m) {
+		case "GET":
+			return MethodGet
+		case "PUT":
+			return MethodPut
+		}
+	case 4:
+		switch string(m) {
+		case "HEAD":
+			return MethodHead
+		case "POST":
+			return MethodPost
+		}
+	case 5:
+		switch string(m) {
+		case "PATCH":
+			return MethodPatch
+		case "TRACE":
+			return MethodTrace
+		}
+	case 6:
+		if string(m) == "DELETE" {
+			return MethodDelete
+		}
+	case 7:
+		switch string(m) {
+		case "OPTIONS":
+			return MethodOptions
+		case "CONNECT":
+			return MethodConnect
+		}
+	}
+	return MethodUnknown
+}
+
+// validHost reports whether h is a valid Host value or authority (RFC 9110
+// §7.2, RFC 3986 §3.2.2): reg-name, IPv4 or IP-literal, optional ":" port.
+// An empty h is valid (a target URI without authority).
+func validHost(h []byte) bool {
+	host := h
+	if len(h) > 0 && h[0] == '[' {
+		end := bytes.IndexByte(h, ']')
+		if end < 2 {
+			return false
+		}
+		for _, c := range h[1:end] {
+			if !ipLiteralChar[c] {
+				return false
+			}
+		}
+		rest := h[end+1:]
+		if len(rest) == 0 {
+			return true
+		}
+		if rest[0] != ':' {
+			return false
+		}
+		return validPort(rest[1:])
+	}
+	if i := bytes.IndexByte(h, ':'); i >= 0 {
+		host = h[:i]
+		if !validPort(h[i+1:]) {
+			return false
+		}
+	}
+	for _, c := range host {
+		if !regNameChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// validPort reports whether p is *DIGIT.
+func validPort(p []byte) bool {
+	for _, c := range p {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(c byte) bool { return c-'0' <= 9 }
+
+// equalFold reports whether b equals the lower-case ASCII string s, ignoring
+// ASCII case in b. Invariant: s holds only lower-case letters, digits and
+// '-', so c|0x20 cannot map any other byte of b onto a byte of s except the
+// upper-case letters (and the digits and '-', which already have bit 5 set).
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := b[i]
+		if c|0x20 != s[i] {
+			return false
+		}
+		if c < '0' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
