@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -109,7 +110,7 @@ func reap(t testing.TB, r *Ring, n int) []CQE {
 			}
 		}
 		for {
-			k := r.PeekBatch(batch[:])
+			k := r.PeekBatch(batch[:min(len(batch), n-len(out))])
 			if k == 0 {
 				break
 			}
@@ -192,7 +193,14 @@ func dialTCP(t testing.TB, port int) int {
 	}
 	t.Cleanup(func() { unix.Close(fd) })
 	setTimeouts(t, fd)
-	if err := unix.Connect(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: port}); err != nil {
+	err = unix.Connect(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: port})
+	for err == unix.EINTR { // Go's preemption signals interrupt blocking syscalls
+		err = unix.Connect(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: port})
+		if err == unix.EISCONN {
+			err = nil
+		}
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	return fd
@@ -204,6 +212,9 @@ func tcpPair(t testing.TB) (int, int) {
 	ln, port := listenTCP(t)
 	a := dialTCP(t, port)
 	b, _, err := unix.Accept4(ln, unix.SOCK_CLOEXEC)
+	for err == unix.EINTR {
+		b, _, err = unix.Accept4(ln, unix.SOCK_CLOEXEC)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,6 +229,9 @@ func readFull(t testing.TB, fd int, n int) []byte {
 	buf := make([]byte, n)
 	for got := 0; got < n; {
 		k, err := unix.Read(fd, buf[got:])
+		if err == unix.EINTR {
+			continue
+		}
 		if err != nil || k == 0 {
 			t.Fatalf("read after %d of %d bytes: %v (n=%d)", got, n, err, k)
 		}
@@ -237,3 +251,20 @@ func mapped(t testing.TB, n int) []byte {
 	return b
 }
 
+// unsafePointer converts a sockaddr pointer for reinterpretation in tests.
+func unsafePointer(p *unix.RawSockaddrAny) unsafe.Pointer { return unsafe.Pointer(p) }
+
+// writeAll writes b to fd, retrying EINTR and short writes.
+func writeAll(t testing.TB, fd int, b []byte) {
+	t.Helper()
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		b = b[n:]
+	}
+}

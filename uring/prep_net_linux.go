@@ -35,7 +35,9 @@ func (s *SQE) PrepAccept(fd int, addr *unix.RawSockaddrAny, addrLen *uint32, fla
 
 // PrepAcceptDirect is PrepAccept installing the new socket in fixed file slot fileIndex (or
 // FileIndexAlloc: the kernel picks one) instead of the fd table, as io_uring_prep_accept_direct
-// (5.19). res is the slot (with FileIndexAlloc) or 0.
+// (5.19). res is the slot (with FileIndexAlloc) or 0. flags must not have SOCK_CLOEXEC (EINVAL):
+// a direct descriptor is not in the fd table. A fixed file table must be registered
+// (RegisterFilesSparse).
 func (s *SQE) PrepAcceptDirect(fd int, addr *unix.RawSockaddrAny, addrLen *uint32, flags int, fileIndex uint32) {
 	s.PrepAccept(fd, addr, addrLen, flags)
 	s.setTargetFixedFile(fileIndex)
