@@ -2,6 +2,8 @@ package files
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -51,6 +53,31 @@ const (
 
 // ErrNoRoot is returned by New when Config.Root is empty.
 var ErrNoRoot = errors.New("files: no root directory configured")
+
+// validate reports a configuration that could produce a broken or unsafe
+// answer: a field value with control bytes, an index that is not one name.
+func (cfg Config) validate() error {
+	bad := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < 0x20 || s[i] == 0x7f {
+				return true
+			}
+		}
+		return false
+	}
+	if bad(cfg.CacheControl) {
+		return fmt.Errorf("files: Cache-Control %q has control bytes", cfg.CacheControl)
+	}
+	for ext, typ := range cfg.MIME {
+		if bad(ext) || bad(typ) || typ == "" {
+			return fmt.Errorf("files: bad MIME mapping %q -> %q", ext, typ)
+		}
+	}
+	if i := cfg.Index; i == "." || i == ".." || strings.ContainsAny(i, "/\\\x00") || bad(i) {
+		return fmt.Errorf("files: index %q is not a file name", i)
+	}
+	return nil
+}
 
 // withDefaults returns cfg with every zero field set to its default.
 func (cfg Config) withDefaults() Config {

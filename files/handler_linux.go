@@ -67,6 +67,9 @@ func New(cfg Config) (*Handler, error) {
 		return nil, ErrNoRoot
 	}
 	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	fd, err := unix.Open(cfg.Root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("files: root %q: %w", cfg.Root, os.NewSyscallError("open", err))
