@@ -114,6 +114,30 @@ func (c *lru) put(e *entry) {
 	}
 }
 
+// putCold inserts e (refs 1) as the least recently used entry, after making
+// room for it. Negative entries go in this way: a flood of requests for
+// missing paths then only churns among the cold end and never pushes out the
+// files in use, while a 404 asked for again (favicon.ico) is promoted by get
+// like any hit.
+func (c *lru) putCold(e *entry) {
+	if old := c.m[e.key]; old != nil {
+		c.remove(old)
+	}
+	for (len(c.m)+1 > c.maxEntries || c.bytes+e.cost > c.maxBytes) && c.tail != nil {
+		c.remove(c.tail)
+	}
+	c.m[e.key] = e
+	e.next, e.prev = nil, c.tail
+	if c.tail != nil {
+		c.tail.next = e
+	}
+	c.tail = e
+	if c.head == nil {
+		c.head = e
+	}
+	c.bytes += e.cost
+}
+
 // remove drops e from the cache and releases the cache's reference.
 func (c *lru) remove(e *entry) {
 	if c.m[e.key] != e {

@@ -308,3 +308,33 @@ func TestConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestNegativeEntriesStayCold: a flood of requests for missing paths does not
+// evict the files in use, and a missing path asked for again is cached.
+func TestNegativeEntriesStayCold(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "hot"), "hot")
+	h := newHandler(t, Config{Root: root, CacheEntries: 8})
+	w := h.ForWorker(0).(*worker)
+	serve(t, w, newRequest(GET, "/hot"))
+	serve(t, w, newRequest(GET, "/favicon.ico"))
+	serve(t, w, newRequest(GET, "/favicon.ico")) // promoted by the hit
+	for i := range 100 {
+		if r := serve(t, w, newRequest(GET, "/missing-"+itoa(i))); r.status != 404 {
+			t.Fatalf("missing path answered %d", r.status)
+		}
+	}
+	for _, p := range []string{"/hot", "/favicon.ico"} {
+		if r := serve(t, w, newRequest(GET, p)); len(r.ops) != 0 {
+			t.Errorf("%s evicted by the 404 flood (ops %v)", p, r.ops)
+		}
+	}
+	if len(w.cache.m) > 8 {
+		t.Errorf("%d entries over the bound", len(w.cache.m))
+	}
+	// A negative entry is cached: the second request needs no op.
+	serve(t, w, newRequest(GET, "/again"))
+	if r := serve(t, w, newRequest(GET, "/again")); r.status != 404 || len(r.ops) != 0 {
+		t.Errorf("negative entry not cached: %d ops %v", r.status, r.ops)
+	}
+}

@@ -179,7 +179,7 @@ func (w *worker) Serve(req *httpcore.Request, resp *httpcore.Response) *httpcore
 	case httpcore.MethodOptions:
 		resp.Status = 200
 		resp.Head = appendStatusLine(resp.Head, 200)
-		resp.Head = append(resp.Head, "Allow: GET, HEAD, OPTIONS\r\nContent-Length: 0\r\n"...)
+		resp.Head = append(resp.Head, "Allow: "+httpcore.AllowedMethods+"\r\nContent-Length: 0\r\n"...)
 		return nil
 	default:
 		writeError(resp, 405)
@@ -757,6 +757,7 @@ func (e *entry) buildHeads(cacheControl string) {
 }
 
 // insert caches e (refs 1: the cache's), replacing the entry it revalidated.
+// Negative entries enter at the cold end of the LRU (see lru.putCold).
 func (m *miss) insert(e *entry) {
 	if e.closeFd == nil {
 		e.closeFd = closeFd
@@ -765,7 +766,11 @@ func (m *miss) insert(e *entry) {
 		e.cost = int64(len(e.data)+len(e.head200)+len(e.key)) + 256
 	}
 	e.refs.Store(1)
-	m.w.cache.put(e)
+	if e.kind == kindNotFound {
+		m.w.cache.putCold(e)
+	} else {
+		m.w.cache.put(e)
+	}
 }
 
 // fail answers status; a "not found" result is cached as a negative entry.
