@@ -19,7 +19,8 @@ func cstr(path []byte) uintptr {
 }
 
 // PrepRead prepares a read of len(buf) bytes at offset (-1: the current position, with
-// FeatRWCurPos), as io_uring_prep_read (IORING_OP_READ, 5.6).
+// FeatRWCurPos), as io_uring_prep_read (IORING_OP_READ, 5.6). A short read (res < len(buf))
+// counts as a failure for an SQEIOLink chain: the linked requests complete with -ECANCELED.
 func (s *SQE) PrepRead(fd int, buf []byte, offset int64) {
 	s.prepRW(OpRead, fd, bufAddr(buf), uint32(len(buf)), uint64(offset))
 }

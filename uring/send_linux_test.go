@@ -77,4 +77,3 @@ func TestSendBrokenPipe(t *testing.T) {
 	}
 	t.Fatal("send to a closed peer never failed")
 }
-

@@ -45,17 +45,17 @@ type CQE struct {
 
 // BufferID returns the provided-buffer id the kernel picked, and whether one was picked
 // (CQEFBuffer set).
-func (c *CQE) BufferID() (uint16, bool) {
+func (c CQE) BufferID() (uint16, bool) {
 	return uint16(c.Flags >> CQEBufferShift), c.Flags&CQEFBuffer != 0
 }
 
 // More reports whether the request that posted this CQE will post more (IORING_CQE_F_MORE):
 // a multishot request is still armed, or a SEND_ZC notification is still to come.
-func (c *CQE) More() bool { return c.Flags&CQEFMore != 0 }
+func (c CQE) More() bool { return c.Flags&CQEFMore != 0 }
 
 // Notif reports whether this is a SEND_ZC notification (IORING_CQE_F_NOTIF): the send buffer
 // is no longer used by the kernel.
-func (c *CQE) Notif() bool { return c.Flags&CQEFNotif != 0 }
+func (c CQE) Notif() bool { return c.Flags&CQEFNotif != 0 }
 
 // Timespec is struct __kernel_timespec: always two 64-bit fields, on every architecture.
 type Timespec struct {
