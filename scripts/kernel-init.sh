@@ -15,8 +15,8 @@
 #   KM-DONE
 #
 # /km.conf (written by the host) sets KM_BIN_TIMEOUT (seconds per binary),
-# KM_TESTFLAGS (extra flags for every test binary) and KM_SERVE (1: run the
-# serve smoke test).
+# KM_TESTFLAGS (extra flags for every test binary), KM_SERVE (1: run the
+# serve smoke test) and KM_UID (run probe, tests and serve as this uid).
 
 /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
@@ -32,14 +32,35 @@ mount -t tmpfs -o mode=1777 tmpfs /dev/shm 2>/dev/null
 echo 1 >/proc/sys/kernel/printk 2>/dev/null
 ip link set lo up
 hostname guest
+# Room for tests with thousands of loopback connections (both ends in-process).
+ulimit -n 65536 2>/dev/null
 
 KM_BIN_TIMEOUT=180
 KM_TESTFLAGS=
 KM_SERVE=1
+KM_UID=
 [ -f /km.conf ] && . /km.conf
+# /bin/km-as runs its arguments as KM_UID when set: unprivileged, so without
+# CAP_IPC_LOCK io_uring memory counts against RLIMIT_MEMLOCK on kernels before 5.12.
+if [ -n "$KM_UID" ]; then
+	echo "km:x:$KM_UID:$KM_UID:km:/tmp:/bin/sh" >>/etc/passwd
+	echo "km:x:$KM_UID:" >>/etc/group
+	cat >/bin/km-as <<-'EOF'
+		#!/bin/sh
+		# busybox su takes no "--": pass the command as one quoted string.
+		cmd=exec
+		for a in "$@"; do
+			cmd="$cmd '$(printf '%s' "$a" | sed "s/'/'\\\\''/g")'"
+		done
+		exec su -p -s /bin/sh -c "$cmd" km
+	EOF
+else
+	printf '#!/bin/sh\nexec "$@"\n' >/bin/km-as
+fi
+chmod 755 /bin/km-as
 
 memkib=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
-echo "KM-INIT kernel=$(uname -r) nproc=$(nproc) mem_kib=$memkib"
+echo "KM-INIT kernel=$(uname -r) nproc=$(nproc) mem_kib=$memkib uid=${KM_UID:-0} memlock=$(ulimit -l) nofile=$(ulimit -n)"
 ip -o addr show dev lo | sed 's/^/KM-LO /'
 
 # now prints the uptime in hundredths of a second.
@@ -49,7 +70,7 @@ secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f\n", (b - a) / 100 }';
 
 if [ -x /bin/ringhttpd ]; then
 	echo "KM-PROBE-BEGIN"
-	timeout 60 /bin/ringhttpd probe
+	timeout 60 km-as /bin/ringhttpd probe
 	echo "KM-PROBE-END rc=$?"
 fi
 
@@ -66,11 +87,15 @@ for dir in /t/*/; do
 	# -test.timeout panics with every goroutine's stack before the outer
 	# timeout kills a binary that ignores it.
 	# shellcheck disable=SC2086 # KM_TESTFLAGS is a list of flags
-	timeout -s KILL "$KM_BIN_TIMEOUT" "$bin" -test.short -test.v -test.count=1 \
-		-test.timeout="${gotimeout}s" $KM_TESTFLAGS >"/tmp/$name.out" 2>&1
-	rc=$?
+	# Streamed to the console as it runs, so a guest that hangs or dies
+	# still shows how far its tests got.
+	{
+		timeout -s KILL "$KM_BIN_TIMEOUT" km-as "$bin" -test.short -test.v -test.count=1 \
+			-test.timeout="${gotimeout}s" $KM_TESTFLAGS
+		echo $? >/tmp/km.rc
+	} 2>&1 | tee "/tmp/$name.out"
+	rc=$(cat /tmp/km.rc)
 	el=$(secs "$t0")
-	cat "/tmp/$name.out"
 	npass=$(grep -c '^--- PASS' "/tmp/$name.out")
 	nfail=$(grep -c '^--- FAIL' "/tmp/$name.out")
 	nskip=$(grep -c '^--- SKIP' "/tmp/$name.out")
@@ -101,7 +126,7 @@ serve_smoke() {
 	dd if=/dev/urandom of="$root/big.bin" bs=65536 count=40 2>/dev/null
 	echo "KM-BEGIN pkg=serve-$b"
 	t0=$(now)
-	/bin/ringhttpd serve --root "$root" --listen "127.0.0.1:$port" --backend "$b" \
+	km-as /bin/ringhttpd serve --root "$root" --listen "127.0.0.1:$port" --backend "$b" \
 		>"/tmp/serve-$b.log" 2>&1 &
 	pid=$!
 	ok=0

@@ -42,6 +42,8 @@
 #   KM_MEM            guest RAM in MiB                          [1536]
 #   KM_SMP            guest vCPUs                               [2 when CI=true, else 1]
 #   KM_SERVE=0        skip the serve smoke test
+#   KM_UID            run probe, tests and serve as this uid instead of root (then
+#                     io_uring memory counts against RLIMIT_MEMLOCK before 5.12)
 #   KM_OUT            directory for logs and the summary        [mktemp -d]
 #   KM_VERBOSE=1      stream the guest console while it runs
 #
@@ -146,7 +148,11 @@ fetch_kernel() {
 	local dep series cands=() p
 	dep=$(apt-cache "${opts[@]}" depends linux-image-cloud-amd64 2>/dev/null |
 		awk '/Depends: linux-image-/ { print $2; exit }')
-	[ -n "$dep" ] || { echo "$suite: linux-image-cloud-amd64 not found" >&2; return 1; }
+	if [ -z "$dep" ]; then
+		echo "$suite: linux-image-cloud-amd64 not found; apt-get update said:" >&2
+		grep -E '^(W|E|Err):' "$dir/update.log" | head -n 10 >&2
+		return 1
+	fi
 	series=$(sed -E 's/^linux-image-([0-9]+\.[0-9]+)\..*/\1/' <<<"$dep")
 	cands=("$dep-unsigned" "$dep")
 	while read -r p; do cands+=("$p"); done < <(
@@ -236,7 +242,8 @@ build_initramfs() {
 	cat >"$STAGE/km.conf" <<-EOF
 		KM_BIN_TIMEOUT=$BIN_TIMEOUT
 		KM_TESTFLAGS='${KM_TESTFLAGS:-}'
-		KM_SERVE=${KM_SERVE:-1}
+		KM_SERVE=${SERVE:-0}
+		KM_UID=${KM_UID:-}
 	EOF
 	# The kernel opens /dev/console before /init runs; without the node the
 	# init's first lines would be lost (it re-opens it after devtmpfs anyway).
@@ -292,11 +299,10 @@ parse() {
 	read -r qrc secs <"$OUT/$suite.boot"
 	tr -d '\r' <"$con" >"$con.txt"
 	awk -v suite="$suite" -v qrc="$qrc" -v secs="$secs" -v pkgs="$(ls "$STAGE/t" | tr '\n' ' ')" \
-		-v serve="$( [ "${KM_SERVE:-1}" = 1 ] && [ -x "$STAGE/bin/ringhttpd" ] && echo 1)" \
+		-v serve="$SERVE" \
 		-v buildfail="$(tr '\n' ' ' <"$OUT/build-fail")" '
 		function kv(line, key,   m) { if (match(line, " " key "=[^ ]*")) { m = substr(line, RSTART + length(key) + 2, RLENGTH - length(key) - 2); return m } return "" }
 		/^KM-INIT / { kernel = kv($0, "kernel"); init = 1 }
-		/^KM-NOTE .*no serve subcommand/ { noserve = 1 }
 		/^KM-BEGIN / { cur = kv($0, "pkg"); reason[cur] = "" }
 		# With -test.v a test'"'"'s log lines follow its "=== RUN/NAME/CONT"
 		# header, and its "--- SKIP" line may come much later.
@@ -313,7 +319,7 @@ parse() {
 		END {
 			if (kernel == "") kernel = "?"
 			n = split(pkgs, P, " ")
-			if (serve == 1 && !noserve) { P[++n] = "serve-auto"; P[++n] = "serve-epoll"; P[++n] = "serve-uring" }
+			if (serve == 1) { P[++n] = "serve-auto"; P[++n] = "serve-epoll"; P[++n] = "serve-uring" }
 			m = split(buildfail, B, " ")
 			for (i = 1; i <= m; i++) if (B[i] != "ringhttpd") P[++n] = B[i]
 			for (i = 1; i <= m; i++) bf[B[i]] = 1
@@ -322,7 +328,8 @@ parse() {
 				if (p in bf) s = "build-fail"
 				else if (!init) s = "no-boot"
 				else if (p in st) s = st[p]
-				else s = (qrc == 124 || qrc == 137) ? "guest-timeout" : "no-result"
+				else if (p == cur) s = (qrc == 124 || qrc == 137) ? "guest-timeout" : "guest-died"
+				else s = "not-run"
 				printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", suite, kernel, p, s, np[p] + 0, nf[p] + 0, ns[p] + 0, el[p], reason[p]
 			}
 		}' "$con.txt" >>"$OUT/summary.tsv"
@@ -375,9 +382,12 @@ print_report() {
 				case $st in
 				build-fail) sed 's/^/      /' "$OUT/build-$p.log" 2>/dev/null | head -n 30 ;;
 				no-boot) tail -n 30 "$con" | sed 's/^/      /'; sed 's/^/      qemu: /' "$OUT/$s.qemu" | tail -n 5 ;;
+				not-run) ;;
+				guest-timeout | guest-died)
+					echo "      guest stopped while running $p (qemu: $(tail -n 1 "$OUT/$s.qemu")); console tail:"
+					sed -n "/^KM-BEGIN pkg=$p\$/,\$p" "$con" | tail -n 40 | sed 's/^/      /' ;;
 				*) sed -n "/^KM-BEGIN pkg=$p\$/,/^RESULT pkg=$p /p" "$con" |
-					grep -v -e '^=== ' -e '^--- PASS' -e '^    --- PASS' | head -n 80 | sed 's/^/      /'
-					if ! grep -q "^RESULT pkg=$p " "$con"; then echo "      (console tail)"; tail -n 20 "$con" | sed 's/^/      /'; fi ;;
+					grep -v -e '^=== ' -e '^--- PASS' -e '^ *--- PASS' | head -n 80 | sed 's/^/      /' ;;
 				esac
 			done
 	done
@@ -397,10 +407,26 @@ T0=$(date +%s)
 ensure_tools
 declare -A KERNEL
 for s in "${SUITES[@]}"; do
-	k=$(fetch_kernel "$s") || infra "$s: kernel download failed"
+	if ! k=$(fetch_kernel "$s"); then
+		# A refresh that fails falls back on the cached kernel, if any.
+		c=$CACHE/$s/current
+		if [ -s "$c" ] && [ -f "$CACHE/$s/$(cat "$c")" ]; then
+			log "$s: refresh failed; using the cached $(cat "$c")"
+			k=$CACHE/$s/$(cat "$c")
+		else
+			infra "$s: kernel download failed"
+		fi
+	fi
 	KERNEL[$s]=$k
 done
 build_all
+# The serve smoke test runs (and its rows appear) once ringhttpd has a serve
+# subcommand; KM_SERVE=0 turns it off.
+SERVE=
+if [ "${KM_SERVE:-1}" = 1 ] && [ -x "$STAGE/bin/ringhttpd" ] &&
+	timeout 10 "$STAGE/bin/ringhttpd" serve --help >/dev/null 2>&1; then
+	SERVE=1
+fi
 build_initramfs
 pick_accel
 for s in "${SUITES[@]}"; do
