@@ -338,3 +338,52 @@ func TestNegativeEntriesStayCold(t *testing.T) {
 		t.Errorf("negative entry not cached: %d ops %v", r.status, r.ops)
 	}
 }
+
+// TestReadRaces: short reads continue where they stopped; a file that grows
+// or shrinks between statx and read is looked up again, so the cached bytes
+// always match the size and ETag.
+func TestReadRaces(t *testing.T) {
+	root := t.TempDir()
+	p := filepath.Join(root, "f")
+	content := strings.Repeat("0123456789", 300)
+	t.Run("short reads", func(t *testing.T) {
+		writeFile(t, p, content)
+		maxRead = 1000
+		defer func() { maxRead = 0 }()
+		h := newHandler(t, Config{Root: root, MaxCachedFile: 4096})
+		r := serve(t, h.ForWorker(0), newRequest(GET, "/f"))
+		reads := 0
+		for _, k := range r.ops {
+			if k == httpcore.OpRead {
+				reads++
+			}
+		}
+		if r.status != 200 || string(r.body) != content || reads != 3 {
+			t.Errorf("%d, %d bytes, %d reads (ops %v)", r.status, len(r.body), reads, r.ops)
+		}
+	})
+	for _, c := range []struct{ name, changed string }{
+		{"grows", content + "more"},
+		{"shrinks", content[:100]},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			writeFile(t, p, content)
+			changed := false
+			beforeOp = func(op *httpcore.Op) {
+				if op.Kind == httpcore.OpRead && !changed {
+					changed = true
+					writeFile(t, p, c.changed) // same inode, new size
+				}
+			}
+			defer func() { beforeOp = nil }()
+			h := newHandler(t, Config{Root: root, MaxCachedFile: 4096})
+			r := serve(t, h.ForWorker(0), newRequest(GET, "/f"))
+			if r.status != 200 || string(r.body) != c.changed || r.hdr.Get("Content-Length") != itoa(len(c.changed)) {
+				t.Errorf("%d, %d bytes, Content-Length %s, want the changed %d bytes", r.status, len(r.body), r.hdr.Get("Content-Length"), len(c.changed))
+			}
+			if r.hdr.Get("ETag") != etagOf(t, p) {
+				t.Errorf("ETag %s, want %s", r.hdr.Get("ETag"), etagOf(t, p))
+			}
+		})
+	}
+}

@@ -49,6 +49,10 @@ const (
 	DefaultCacheEntries  = 4096
 	DefaultCacheBytes    = 64 << 20
 	DefaultRevalidate    = time.Second
+
+	// MaxMaxCachedFile caps MaxCachedFile: one read (whose result is an
+	// int32) fetches a whole in-memory file.
+	MaxMaxCachedFile = 1 << 30
 )
 
 // ErrNoRoot is returned by New when Config.Root is empty.
@@ -89,6 +93,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.MaxCachedFile <= 0 {
 		cfg.MaxCachedFile = DefaultMaxCachedFile
+	}
+	if cfg.MaxCachedFile > MaxMaxCachedFile {
+		cfg.MaxCachedFile = MaxMaxCachedFile
 	}
 	if cfg.CacheEntries <= 0 {
 		cfg.CacheEntries = DefaultCacheEntries

@@ -26,8 +26,19 @@ func cstr(t testing.TB, p []byte) string {
 	return string(p[:i])
 }
 
+// Test knobs of the executor: maxRead caps the bytes one OpRead returns (a
+// short read), beforeOp runs before each op (to change files mid-chain).
+// Tests that set them must not run in parallel.
+var (
+	maxRead  int
+	beforeOp func(op *httpcore.Op)
+)
+
 // runOp performs op and stores its result in op.Res.
 func runOp(t testing.TB, op *httpcore.Op) {
+	if beforeOp != nil {
+		beforeOp(op)
+	}
 	errRes := func(err error) int32 { return -int32(err.(unix.Errno)) }
 	switch op.Kind {
 	case httpcore.OpOpenat2:
@@ -54,7 +65,11 @@ func runOp(t testing.TB, op *httpcore.Op) {
 			op.Res = 0
 		}
 	case httpcore.OpRead:
-		n, err := unix.Pread(int(op.Fd), op.Buf, op.Off)
+		buf := op.Buf
+		if maxRead > 0 && len(buf) > maxRead {
+			buf = buf[:maxRead]
+		}
+		n, err := unix.Pread(int(op.Fd), buf, op.Off)
 		if err != nil {
 			op.Res = errRes(err)
 		} else {

@@ -429,6 +429,7 @@ type miss struct {
 	stx      unix.Statx_t
 	variants uint8
 	retries  int
+	buf      []byte // a small file's content being read
 	listing  []byte
 	listErr  error
 }
@@ -675,27 +676,40 @@ func (m *miss) afterProbes(resp *httpcore.Response) *httpcore.Op {
 		m.closeFd()
 		return m.finish(-1, []byte{}, resp)
 	}
+	m.buf = make([]byte, m.st.size+1)
+	return m.read(0)
+}
+
+// read reads the small file into m.buf from off: one read of size+1 bytes
+// normally; a short one continues where it stopped, and a read returning 0
+// marks the end of the file.
+func (m *miss) read(off int64) *httpcore.Op {
 	return &httpcore.Op{
-		Kind: httpcore.OpRead, Fd: int32(m.fd),
-		Buf:  make([]byte, m.st.size+1),
+		Kind: httpcore.OpRead, Fd: int32(m.fd), Buf: m.buf[off:], Off: off,
 		Then: m.afterRead, Abandon: m.abandon,
 	}
 }
 
 func (m *miss) afterRead(op *httpcore.Op, resp *httpcore.Response) *httpcore.Op {
 	defer m.lock()()
-	m.closeFd()
 	if op.Res < 0 {
+		m.closeFd()
 		return m.fail(500, resp)
 	}
-	if int64(op.Res) != m.st.size {
-		// The file changed between statx and read: start over.
+	n := op.Off + int64(op.Res)
+	if op.Res > 0 && n < m.st.size {
+		return m.read(n)
+	}
+	m.closeFd()
+	if n != m.st.size {
+		// The file changed between statx and read (it shrank, or grew past
+		// its size): start over.
 		if m.retries++; m.retries > 3 {
 			return m.fail(503, resp)
 		}
 		return m.openFile()
 	}
-	return m.finish(-1, op.Buf[:op.Res:op.Res], resp)
+	return m.finish(-1, m.buf[:n:n], resp)
 }
 
 // finish builds the file entry (fd >= 0 for one served from disk, data
