@@ -1,0 +1,133 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/ringhttpd/ringhttpd/httpcore"
+)
+
+// Defaults of Config. The command reads its flag defaults from these.
+const (
+	DefaultListen            = ":8080"
+	DefaultBackend           = "auto"
+	DefaultHeaderTimeout     = 10 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultSendTimeout       = 60 * time.Second
+	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultMaxConnsPerWorker = 10000
+)
+
+// Backend names accepted by Config.Backend.
+const (
+	BackendAuto  = "auto"
+	BackendUring = "uring"
+	BackendEpoll = "epoll"
+)
+
+// Config configures a Server. The zero value of every field means its
+// default (see the Default constants and httpcore.DefaultLimits).
+type Config struct {
+	// Listen holds the addresses to listen on ("host:port", "[::1]:8080",
+	// ":8080"); default DefaultListen. Every worker binds its own
+	// SO_REUSEPORT socket for each address.
+	Listen []string
+	// Backend is "auto" (uring when available, else epoll), "uring" or "epoll".
+	Backend string
+	// Workers is the number of event loops, each on a locked OS thread;
+	// 0 means runtime.NumCPU().
+	Workers int
+	// Pin pins worker i to CPU i modulo the CPUs the process may use.
+	Pin bool
+
+	// HeaderTimeout bounds the time from the first byte of a request until
+	// the request is complete; IdleTimeout the keep-alive wait for the next
+	// request; SendTimeout a send that makes no progress; ShutdownTimeout
+	// the graceful part of Shutdown.
+	HeaderTimeout   time.Duration
+	IdleTimeout     time.Duration
+	SendTimeout     time.Duration
+	ShutdownTimeout time.Duration
+
+	// MaxConnsPerWorker is the number of open connections at which a worker
+	// stops accepting; it resumes below 90 % of it.
+	MaxConnsPerWorker int
+	// Limits bounds request heads and bodies (httpcore.DefaultLimits for
+	// zero fields).
+	Limits httpcore.Limits
+
+	// AccessLog receives Common Log Format lines when non-nil. Workers
+	// buffer lines and never block on it: lines are dropped (and counted)
+	// when the writer falls behind.
+	AccessLog io.Writer
+	// Logger receives operational messages; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// ErrBadConfig is wrapped by New's validation errors.
+var ErrBadConfig = errors.New("server: bad configuration")
+
+// withDefaults returns cfg with every zero field set to its default, or an
+// error wrapping ErrBadConfig for values that can never work.
+func (cfg Config) withDefaults() (Config, error) {
+	if len(cfg.Listen) == 0 {
+		cfg.Listen = []string{DefaultListen}
+	}
+	if cfg.Backend == "" {
+		cfg.Backend = DefaultBackend
+	}
+	switch cfg.Backend {
+	case BackendAuto, BackendUring, BackendEpoll:
+	default:
+		return cfg, fmt.Errorf("%w: backend %q is not auto, uring or epoll", ErrBadConfig, cfg.Backend)
+	}
+	if cfg.Workers < 0 {
+		return cfg, fmt.Errorf("%w: workers %d < 0", ErrBadConfig, cfg.Workers)
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = numCPU()
+	}
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"header timeout", &cfg.HeaderTimeout, DefaultHeaderTimeout},
+		{"idle timeout", &cfg.IdleTimeout, DefaultIdleTimeout},
+		{"send timeout", &cfg.SendTimeout, DefaultSendTimeout},
+		{"shutdown timeout", &cfg.ShutdownTimeout, DefaultShutdownTimeout},
+	} {
+		if *d.v < 0 {
+			return cfg, fmt.Errorf("%w: %s %v < 0", ErrBadConfig, d.name, *d.v)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if cfg.MaxConnsPerWorker < 0 {
+		return cfg, fmt.Errorf("%w: max conns %d < 0", ErrBadConfig, cfg.MaxConnsPerWorker)
+	}
+	if cfg.MaxConnsPerWorker == 0 {
+		cfg.MaxConnsPerWorker = DefaultMaxConnsPerWorker
+	}
+	def := httpcore.DefaultLimits()
+	if cfg.Limits.MaxRequestLine <= 0 {
+		cfg.Limits.MaxRequestLine = def.MaxRequestLine
+	}
+	if cfg.Limits.MaxHeaderBytes <= 0 {
+		cfg.Limits.MaxHeaderBytes = def.MaxHeaderBytes
+	}
+	if cfg.Limits.MaxHeaders <= 0 {
+		cfg.Limits.MaxHeaders = def.MaxHeaders
+	}
+	if cfg.Limits.MaxBody <= 0 {
+		cfg.Limits.MaxBody = def.MaxBody
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg, nil
+}

@@ -1,0 +1,405 @@
+package server
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ringhttpd/ringhttpd/httpcore"
+)
+
+// The epoll engine.
+//
+// Level-triggered, on purpose: the registered interest always equals what
+// the connection core wants (EPOLLIN only while c.wantRead, EPOLLOUT only
+// while output is pending, nothing while an op runs), so backpressure and
+// paused accepting need no bookkeeping of missed edges, and a connection
+// that still has input after one 64 KiB read is simply reported again next
+// turn, which keeps one busy client from starving the others. The price is
+// an epoll_ctl on the rare transitions (a send that would block, an op);
+// a keep-alive request answered in one send costs epoll_wait + read +
+// sendmsg and nothing else.
+
+func init() { registerEngine(BackendEpoll, newEpollEngine) }
+
+// Epoll loop tuning.
+const (
+	epollEvents   = 256
+	readBufSize   = 64 << 10
+	maxIovecs     = 64
+	acceptBatch   = 64
+	sendfileChunk = 1 << 30
+)
+
+// Event tags in EpollEvent.Fd: connections use their slot (>= 0) with
+// their generation in Pad; listeners use tagListener-i.
+const (
+	tagWake     = -1
+	tagListener = -2
+)
+
+type epollEngine struct {
+	s    *Server
+	pool *opPool
+}
+
+func newEpollEngine(s *Server) (engine, error) {
+	return &epollEngine{s: s, pool: s.helpers()}, nil
+}
+
+func (e *epollEngine) close() {}
+
+// epollLoop is one worker's epoll loop.
+type epollLoop struct {
+	w        *worker
+	pool     *opPool
+	epfd     int
+	efd      int
+	paused   bool // listeners removed from the interest set
+	events   [epollEvents]unix.EpollEvent
+	rbuf     []byte
+	iov      [maxIovecs]unix.Iovec
+	msg      unix.Msghdr
+	rsa      unix.RawSockaddrAny
+	rsaLen   uint32
+	off      int64
+	scratch8 [8]byte
+}
+
+func (e *epollEngine) newLoop(w *worker) (ioLoop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, errSys("epoll_create1", err)
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		closeFd(epfd)
+		return nil, errSys("eventfd", err)
+	}
+	l := &epollLoop{w: w, pool: e.pool, epfd: epfd, efd: efd, rbuf: make([]byte, readBufSize)}
+	if err := l.ctl(unix.EPOLL_CTL_ADD, efd, unix.EPOLLIN, tagWake, 0); err != nil {
+		l.closeFds()
+		return nil, err
+	}
+	for i, fd := range w.listeners {
+		// Accepted sockets inherit TCP_NODELAY from the listener.
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+			l.closeFds()
+			return nil, errSys("setsockopt TCP_NODELAY", err)
+		}
+		if err := l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, int32(tagListener-i), 0); err != nil {
+			l.closeFds()
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+func (l *epollLoop) closeFds() {
+	closeFd(l.efd)
+	closeFd(l.epfd)
+}
+
+func (l *epollLoop) ctl(op, fd int, events uint32, tag, gen int32) error {
+	ev := unix.EpollEvent{Events: events, Fd: tag, Pad: gen}
+	if err := unix.EpollCtl(l.epfd, op, fd, &ev); err != nil {
+		return errSys("epoll_ctl", err)
+	}
+	return nil
+}
+
+var wakeOne = [8]byte{1}
+
+// wake makes epoll_wait return. Any goroutine.
+func (l *epollLoop) wake() {
+	unix.Write(l.efd, wakeOne[:])
+}
+
+// startOp runs op on the helper pool; the result comes back through the
+// worker's completion queue and the eventfd.
+func (l *epollLoop) startOp(c *conn, op *httpcore.Op) {
+	l.pool.submit(l.w, c, op)
+	l.w.markDirty(c) // drop read interest while the op runs
+}
+
+func (l *epollLoop) run() {
+	w := l.w
+	for {
+		n, err := unix.EpollWait(l.epfd, l.events[:], w.waitTimeout())
+		if err != nil && err != unix.EINTR {
+			w.s.log.Error("server: epoll_wait failed; worker stops", "worker", w.id, "err", err)
+			w.s.forced.Store(true)
+			break
+		}
+		w.tick()
+		for i := 0; i < n; i++ {
+			ev := &l.events[i]
+			switch {
+			case ev.Fd >= 0:
+				c := w.conns[ev.Fd]
+				if c.gen == uint32(ev.Pad) && c.fd >= 0 {
+					l.onConn(c, ev.Events)
+				}
+			case ev.Fd == tagWake:
+				unix.Read(l.efd, l.scratch8[:])
+				w.runCompleted()
+			default:
+				l.accept(int(tagListener - ev.Fd))
+			}
+		}
+		w.syncDirty(l.sync)
+		if w.shutdownStep(l.closeListeners) {
+			break
+		}
+		if l.paused && w.acceptAllowed(true) {
+			l.resumeAccept()
+		}
+	}
+	for _, c := range w.conns {
+		if c.fd >= 0 {
+			l.closeConn(c)
+		}
+	}
+	l.closeListeners()
+	w.markExited()
+	l.closeFds()
+}
+
+// onConn handles readiness of c.
+func (l *epollLoop) onConn(c *conn, events uint32) {
+	w := l.w
+	if c.lingering {
+		l.drainLinger(c)
+		return
+	}
+	if events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 && c.wantRead() {
+		n, err := readFd(c.fd, l.rbuf)
+		switch {
+		case n > 0:
+			w.feed(c, l.rbuf[:n])
+		case err == nil:
+			w.eof(c)
+		case err == unix.EAGAIN || err == unix.EINTR:
+		default:
+			c.kill = true
+			w.markDirty(c)
+		}
+		return
+	}
+	if events&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		// Reported whatever the interest: the peer is gone (or the socket
+		// failed) while we were not reading.
+		c.kill = true
+	}
+	w.markDirty(c)
+}
+
+// drainLinger reads and discards input of a lingering connection; the
+// peer's FIN or an error ends it.
+func (l *epollLoop) drainLinger(c *conn) {
+	for range 4 {
+		n, err := readFd(c.fd, l.rbuf)
+		if n > 0 {
+			continue
+		}
+		if err == unix.EAGAIN || err == unix.EINTR {
+			return
+		}
+		break
+	}
+	c.kill = true
+	l.w.markDirty(c)
+}
+
+// sync makes the socket's state match c's: sends pending output, closes,
+// and sets the interest set.
+func (l *epollLoop) sync(c *conn) {
+	w := l.w
+	for {
+		if c.wantClose() {
+			if c.kill {
+				if !c.out.empty() {
+					l.send(c) // best effort (a 408, typically)
+				}
+				l.closeConn(c)
+				return
+			}
+			if c.lingering {
+				l.setInterest(c, unix.EPOLLIN)
+				return
+			}
+			if !c.eof && (c.lingerWanted || unreadInput(c.fd)) {
+				unix.Shutdown(c.fd, unix.SHUT_WR)
+				w.startLinger(c)
+				l.setInterest(c, unix.EPOLLIN)
+				return
+			}
+			l.closeConn(c)
+			return
+		}
+		if !c.wantWrite() {
+			break
+		}
+		n, full, err := l.send(c)
+		if n > 0 {
+			w.sent(c, n)
+		}
+		if err != nil && err != unix.EAGAIN && err != unix.EINTR {
+			c.kill = true
+			l.closeConn(c)
+			return
+		}
+		if full || err == unix.EAGAIN {
+			if c.wantWrite() {
+				l.setInterest(c, unix.EPOLLOUT)
+				return
+			}
+		}
+	}
+	var ev uint32
+	if c.wantRead() {
+		ev = unix.EPOLLIN
+	}
+	l.setInterest(c, ev)
+}
+
+// setInterest changes c's registered events when they differ.
+func (l *epollLoop) setInterest(c *conn, ev uint32) {
+	if c.io.events == ev {
+		return
+	}
+	if err := l.ctl(unix.EPOLL_CTL_MOD, c.fd, ev, c.slot, int32(c.gen)); err != nil {
+		c.kill = true
+		l.w.markDirty(c)
+		return
+	}
+	c.io.events = ev
+}
+
+// send writes the front of c.out: the leading in-memory segments in one
+// sendmsg, or one sendfile for a file segment. full reports that the
+// socket took less than offered (its buffer is full).
+func (l *epollLoop) send(c *conn) (n int64, full bool, err error) {
+	segs := c.out.pending()
+	if s := &segs[0]; s.file != nil {
+		cnt := min(s.n, sendfileChunk)
+		l.off = s.off
+		r, _, e := unix.Syscall6(unix.SYS_SENDFILE, uintptr(c.fd), uintptr(s.file.Fd()),
+			uintptr(unsafe.Pointer(&l.off)), uintptr(cnt), 0, 0)
+		if e != 0 {
+			return 0, false, e
+		}
+		return int64(r), int64(r) < cnt, nil
+	}
+	k, total := 0, 0
+	for i := range segs {
+		s := &segs[i]
+		if s.file != nil || k == maxIovecs {
+			break
+		}
+		l.iov[k].Base = unsafe.SliceData(s.b)
+		l.iov[k].SetLen(len(s.b))
+		total += len(s.b)
+		k++
+	}
+	flags := unix.MSG_NOSIGNAL
+	if k < len(segs) {
+		flags |= unix.MSG_MORE // more follows at once (a file body)
+	}
+	l.msg.Iov = &l.iov[0]
+	l.msg.SetIovlen(k)
+	r, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&l.msg)), uintptr(flags))
+	for i := range k {
+		l.iov[i].Base = nil
+	}
+	if e != 0 {
+		return 0, false, e
+	}
+	return int64(r), int(r) < total, nil
+}
+
+// closeConn closes c's socket and hands c back to the core.
+func (l *epollLoop) closeConn(c *conn) {
+	closeFd(c.fd) // also removes it from the epoll set
+	c.io.events = 0
+	l.w.closed(c)
+}
+
+// accept accepts connections on listener i.
+func (l *epollLoop) accept(i int) {
+	w := l.w
+	if i < 0 || i >= len(w.listeners) || l.paused {
+		return
+	}
+	lfd := w.listeners[i]
+	for range acceptBatch {
+		if !w.acceptAllowed(false) {
+			l.pauseAccept()
+			return
+		}
+		l.rsaLen = unix.SizeofSockaddrAny
+		r, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&l.rsa)),
+			uintptr(unsafe.Pointer(&l.rsaLen)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		if e != 0 {
+			switch e {
+			case unix.EAGAIN:
+				return
+			case unix.EINTR, unix.ECONNABORTED, unix.EPROTO:
+				continue
+			case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+				w.acceptFailedNoFD()
+				l.pauseAccept()
+				return
+			default:
+				w.s.log.Warn("server: accept failed", "worker", w.id, "err", e)
+				return
+			}
+		}
+		fd := int(r)
+		c := w.newConn(fd, peerAddr(&l.rsa))
+		if err := l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, c.slot, int32(c.gen)); err != nil {
+			l.closeConn(c)
+			continue
+		}
+		c.io.events = unix.EPOLLIN
+		w.s.stats.accepted.Add(1)
+	}
+}
+
+func (l *epollLoop) pauseAccept() {
+	if l.paused {
+		return
+	}
+	for i, fd := range l.w.listeners {
+		l.ctl(unix.EPOLL_CTL_MOD, fd, 0, int32(tagListener-i), 0)
+	}
+	l.paused = true
+}
+
+func (l *epollLoop) resumeAccept() {
+	for i, fd := range l.w.listeners {
+		l.ctl(unix.EPOLL_CTL_MOD, fd, unix.EPOLLIN, int32(tagListener-i), 0)
+	}
+	l.paused = false
+}
+
+// closeListeners stops accepting for good.
+func (l *epollLoop) closeListeners() {
+	closeListeners(l.w.listeners)
+	l.w.listeners = nil
+}
+
+// readFd reads into b without allocating.
+func readFd(fd int, b []byte) (int, error) {
+	r, _, e := unix.Syscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// unreadInput reports whether input is waiting in fd's receive queue.
+func unreadInput(fd int) bool {
+	n, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
+	return err == nil && n > 0
+}

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"sync"
+
+	"github.com/ringhttpd/ringhttpd/httpcore"
+)
+
+// Helper pool bounds.
+const (
+	minHelpers = 4
+	maxHelpers = 16
+)
+
+// opPool is a bounded set of helper goroutines that perform blocking ops
+// (every op of the epoll engine; OpFunc for the uring engine) and post the
+// results back to the op's worker. Submitting never blocks the loop: the
+// queue is unbounded, the number of goroutines is not.
+type opPool struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	queue  []opJob
+	head   int
+	closed bool
+	wg     sync.WaitGroup
+}
+
+type opJob struct {
+	w  *worker
+	c  *conn
+	op *httpcore.Op
+}
+
+// newOpPool starts n helpers (clamped to [minHelpers, maxHelpers]).
+func newOpPool(n int) *opPool {
+	n = max(minHelpers, min(n, maxHelpers))
+	p := &opPool{}
+	p.cond.L = &p.mu
+	p.wg.Add(n)
+	for range n {
+		go p.helper()
+	}
+	return p
+}
+
+// submit queues op for c of w. Worker thread; never blocks on the helpers.
+func (p *opPool) submit(w *worker, c *conn, op *httpcore.Op) {
+	p.mu.Lock()
+	p.queue = append(p.queue, opJob{w, c, op})
+	p.mu.Unlock()
+	p.cond.Signal()
+}
+
+func (p *opPool) helper() {
+	defer p.wg.Done()
+	for {
+		p.mu.Lock()
+		for p.head == len(p.queue) && !p.closed {
+			p.cond.Wait()
+		}
+		if p.head == len(p.queue) {
+			p.mu.Unlock()
+			return
+		}
+		j := p.queue[p.head]
+		p.queue[p.head] = opJob{}
+		p.head++
+		if p.head == len(p.queue) {
+			p.queue = p.queue[:0]
+			p.head = 0
+		}
+		p.mu.Unlock()
+		runOp(j.op)
+		j.w.postOp(j.c, j.op)
+	}
+}
+
+// close lets the helpers finish the queue and waits for them.
+func (p *opPool) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.cond.Broadcast()
+	p.wg.Wait()
+}

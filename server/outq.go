@@ -1,0 +1,209 @@
+package server
+
+import "github.com/ringhttpd/ringhttpd/httpcore"
+
+// Output queue tuning.
+const (
+	// chunkSize is the size of the pooled buffers heads and small bodies
+	// are copied into, so that all responses produced by one read go out
+	// in one send.
+	chunkSize = 32 << 10
+	// coalesceMax is the largest in-memory body copied into a chunk;
+	// larger bodies are sent from the handler's memory by reference.
+	coalesceMax = 16 << 10
+	// maxFreeChunks bounds a worker's free list of chunks.
+	maxFreeChunks = 256
+)
+
+// seg is one piece of a connection's pending output: bytes (file == nil)
+// or n bytes at off of file.
+type seg struct {
+	b []byte
+	// chunk is the pooled buffer b lives in, set only on the last segment
+	// that uses it: the buffer returns to the pool when that segment is
+	// done.
+	chunk []byte
+	file  httpcore.FileRef
+	off   int64
+	n     int64
+	// release says this is the last segment that uses file: file is
+	// released when it is done or dropped.
+	release bool
+}
+
+// outq is a connection's output queue.
+//
+// Invariants: segments are sent in order; memory handed to the kernel is
+// never moved (bytes are only ever appended within a chunk's capacity, and a
+// chunk returns to the pool only after its last segment is done); every
+// FileRef queued is released exactly once, by advance or drop; cur is nil or
+// the chunk owned by a segment still in the queue.
+type outq struct {
+	segs  []seg
+	head  int
+	bytes int64  // bytes pending in all segments
+	cur   []byte // chunk being filled (len = bytes used), or nil
+	curAt int    // index in segs of the segment that owns cur
+}
+
+// chunkPool is a worker's free list of output chunks.
+type chunkPool struct {
+	free [][]byte
+}
+
+func (p *chunkPool) get(n int) []byte {
+	if n <= chunkSize {
+		if k := len(p.free); k > 0 {
+			b := p.free[k-1]
+			p.free[k-1] = nil
+			p.free = p.free[:k-1]
+			return b[:0]
+		}
+		n = chunkSize
+	}
+	return make([]byte, 0, n)
+}
+
+func (p *chunkPool) put(b []byte) {
+	if cap(b) == chunkSize && len(p.free) < maxFreeChunks {
+		p.free = append(p.free, b[:0])
+	}
+}
+
+// empty reports whether nothing is pending.
+func (q *outq) empty() bool { return q.head == len(q.segs) }
+
+// pending returns the segments not yet done, first one first. The first
+// segment may be partly sent already (its b or off/n say what is left).
+func (q *outq) pending() []seg { return q.segs[q.head:] }
+
+// appendCopy copies p into the queue.
+func (q *outq) appendCopy(pool *chunkPool, p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	q.bytes += int64(len(p))
+	if q.cur != nil && cap(q.cur)-len(q.cur) >= len(p) {
+		start := len(q.cur)
+		q.cur = append(q.cur, p...)
+		if last := len(q.segs) - 1; last >= q.head && q.curAt == last {
+			// The last segment ends where cur ends: extend it.
+			s := &q.segs[last]
+			s.b = s.b[:len(s.b)+len(p)]
+			return
+		}
+		// Move cur's ownership to the new segment, which is done last.
+		owner := &q.segs[q.curAt]
+		q.segs = append(q.segs, seg{b: q.cur[start:len(q.cur):len(q.cur)], chunk: owner.chunk})
+		q.segs[q.curAt].chunk = nil
+		q.curAt = len(q.segs) - 1
+		q.fixLast()
+		return
+	}
+	c := pool.get(len(p))
+	c = append(c, p...)
+	q.cur = c
+	q.segs = append(q.segs, seg{b: c[:len(p):len(p)], chunk: c[:0]})
+	q.curAt = len(q.segs) - 1
+	q.fixLast()
+}
+
+// fixLast lets the last segment's b grow within cur: its capacity is cut to
+// its length when created (so that nothing appends to it by accident) and
+// restored here to reach the end of cur's capacity.
+func (q *outq) fixLast() {
+	s := &q.segs[len(q.segs)-1]
+	start := len(q.cur) - len(s.b)
+	s.b = q.cur[start:len(q.cur):cap(q.cur)]
+}
+
+// appendRef queues p by reference: p must stay unchanged until it is sent.
+func (q *outq) appendRef(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	q.bytes += int64(len(p))
+	q.segs = append(q.segs, seg{b: p[:len(p):len(p)]})
+}
+
+// appendBody queues an in-memory body: copied when small, else by reference.
+func (q *outq) appendBody(pool *chunkPool, p []byte) {
+	if len(p) <= coalesceMax {
+		q.appendCopy(pool, p)
+	} else {
+		q.appendRef(p)
+	}
+}
+
+// appendFile queues n bytes at off of f. It reports whether a segment was
+// queued (n > 0).
+func (q *outq) appendFile(f httpcore.FileRef, off, n int64) bool {
+	if n <= 0 {
+		return false
+	}
+	q.bytes += n
+	q.segs = append(q.segs, seg{file: f, off: off, n: n})
+	return true
+}
+
+// markRelease marks the last queued segment as the last user of its file.
+func (q *outq) markRelease() {
+	q.segs[len(q.segs)-1].release = true
+}
+
+// advance consumes n sent bytes from the front of the queue, returning
+// chunks to pool and releasing files whose last segment is done.
+func (q *outq) advance(pool *chunkPool, n int64) {
+	q.bytes -= n
+	for n > 0 && q.head < len(q.segs) {
+		s := &q.segs[q.head]
+		if s.file == nil {
+			k := int64(len(s.b))
+			if n < k {
+				s.b = s.b[n:]
+				return
+			}
+			n -= k
+		} else {
+			if n < s.n {
+				s.off += n
+				s.n -= n
+				return
+			}
+			n -= s.n
+		}
+		q.done(pool, q.head)
+		q.head++
+	}
+	if q.head == len(q.segs) {
+		q.segs = q.segs[:0]
+		q.head = 0
+	}
+}
+
+// done retires segment i.
+func (q *outq) done(pool *chunkPool, i int) {
+	s := &q.segs[i]
+	if s.chunk != nil {
+		if i == q.curAt && q.cur != nil {
+			q.cur = nil
+		}
+		pool.put(s.chunk)
+	}
+	if s.release {
+		s.file.Release()
+	}
+	*s = seg{}
+}
+
+// drop discards everything pending (the connection is closing), returning
+// chunks and releasing files.
+func (q *outq) drop(pool *chunkPool) {
+	for i := q.head; i < len(q.segs); i++ {
+		q.done(pool, i)
+	}
+	q.segs = q.segs[:0]
+	q.head = 0
+	q.bytes = 0
+	q.cur = nil
+}

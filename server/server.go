@@ -1,0 +1,259 @@
+// Package server runs ringhttpd's event loops: one worker per CPU, each on
+// a locked OS thread with its own SO_REUSEPORT listeners, driven by an I/O
+// engine (io_uring or epoll) around an engine-agnostic connection core.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringhttpd/ringhttpd/httpcore"
+)
+
+// Errors returned by Server methods.
+var (
+	ErrStarted    = errors.New("server: already started")
+	ErrNotStarted = errors.New("server: not started")
+)
+
+// Server serves a Handler on a set of listening addresses.
+type Server struct {
+	cfg     Config
+	handler httpcore.Handler
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	started  bool
+	backend  string
+	eng      engine
+	workers  []*worker
+	addrs    []net.Addr
+	wg       sync.WaitGroup
+	done     chan struct{} // closed when every worker has returned
+	logw     *logWriter
+	pool     *opPool
+	poolOnce sync.Once
+
+	stopping  atomic.Bool
+	forced    atomic.Bool
+	drainNs   atomic.Int64 // graceful part of the shutdown in progress
+	closeOnce sync.Once
+
+	stats stats
+}
+
+// stats are counters for tests and operators.
+type stats struct {
+	accepted       atomic.Int64
+	timeouts       atomic.Int64
+	acceptBackoffs atomic.Int64
+}
+
+// New validates cfg and returns a Server for h. Nothing is bound until
+// Start.
+func New(cfg Config, h httpcore.Handler) (*Server, error) {
+	if h == nil {
+		return nil, fmt.Errorf("%w: nil handler", ErrBadConfig)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range cfg.Listen {
+		if _, err := parseListen(a); err != nil {
+			return nil, err
+		}
+	}
+	return &Server{cfg: cfg, handler: h, log: cfg.Logger, done: make(chan struct{})}, nil
+}
+
+// Config returns the configuration in use, defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
+
+// Start picks the engine, binds every listener (errors such as EADDRINUSE
+// come back here, naming the address) and starts the workers. It returns
+// once every worker is ready to serve.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return ErrStarted
+	}
+	name, factory, why, err := pickEngine(s.cfg.Backend)
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		s.log.Info("server: using epoll: io_uring unavailable", "reason", why)
+	}
+	lns, addrs, err := listenAll(s.cfg.Listen, s.cfg.Workers)
+	if err != nil {
+		return err
+	}
+	closeAll := func() {
+		for _, l := range lns {
+			closeListeners(l)
+		}
+	}
+	eng, err := factory(s)
+	if err != nil {
+		closeAll()
+		return fmt.Errorf("server: engine %s: %w", name, err)
+	}
+	if s.cfg.AccessLog != nil {
+		s.logw = newLogWriter(s.cfg.AccessLog, s.cfg.Workers)
+	}
+	s.backend, s.eng, s.addrs = name, eng, addrs
+	ready := make(chan error, s.cfg.Workers)
+	s.workers = make([]*worker, s.cfg.Workers)
+	for i := range s.workers {
+		w := newWorker(s, i)
+		w.listeners = lns[i]
+		s.workers[i] = w
+	}
+	for _, w := range s.workers {
+		s.wg.Add(1)
+		go s.runWorker(w, ready)
+	}
+	var first error
+	for range s.workers {
+		if err := <-ready; err != nil && first == nil {
+			first = err
+		}
+	}
+	s.started = true
+	go func() {
+		s.wg.Wait()
+		s.eng.close()
+		if s.pool != nil {
+			s.pool.close()
+		}
+		if s.logw != nil {
+			s.logw.close()
+		}
+		close(s.done)
+	}()
+	if first != nil {
+		s.forced.Store(true)
+		s.beginStop(0)
+		<-s.done
+		return fmt.Errorf("server: engine %s: %w", name, first)
+	}
+	s.log.Debug("server: started", "backend", name, "workers", s.cfg.Workers, "listen", s.cfg.Listen)
+	return nil
+}
+
+// runWorker is a worker's goroutine: locked to its OS thread (never
+// unlocked: with --pin the thread's affinity must not leak into the Go
+// scheduler's pool, so the thread exits with the goroutine).
+func (s *Server) runWorker(w *worker, ready chan<- error) {
+	defer s.wg.Done()
+	runtime.LockOSThread()
+	if s.cfg.Pin {
+		if err := pinThread(w.id); err != nil {
+			s.log.Warn("server: cannot pin worker", "worker", w.id, "err", err)
+		}
+	}
+	loop, err := s.eng.newLoop(w)
+	if err != nil {
+		for _, fd := range w.listeners {
+			closeFd(fd)
+		}
+		ready <- err
+		return
+	}
+	w.io = loop
+	ready <- nil
+	loop.run()
+}
+
+// helpers returns the server's blocking-op helper pool, starting it on
+// first use. Engines call it from newLoop.
+func (s *Server) helpers() *opPool {
+	s.poolOnce.Do(func() { s.pool = newOpPool(2 * s.cfg.Workers) })
+	return s.pool
+}
+
+// Addrs returns the bound addresses, one per Config.Listen entry (with the
+// port chosen by the kernel for ":0").
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]net.Addr(nil), s.addrs...)
+}
+
+// Backend returns the engine in use ("uring" or "epoll"), or "" before
+// Start.
+func (s *Server) Backend() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.backend
+}
+
+// drainFor returns the graceful period of the shutdown in progress.
+func (s *Server) drainFor() time.Duration { return time.Duration(s.drainNs.Load()) }
+
+// beginStop asks every worker to drain within d.
+func (s *Server) beginStop(d time.Duration) {
+	s.closeOnce.Do(func() {
+		s.drainNs.Store(int64(d))
+		s.stopping.Store(true)
+		s.wakeAll()
+	})
+}
+
+func (s *Server) wakeAll() {
+	for _, w := range s.workers {
+		if w.io != nil {
+			w.postWake()
+		}
+	}
+}
+
+// Shutdown stops the server gracefully: listeners close at once, idle
+// keep-alive connections close, in-flight requests are answered (with
+// Connection: close) until Config.ShutdownTimeout or ctx's deadline,
+// whichever comes first; then every connection closes. It returns when
+// every worker has stopped: nil, or ctx.Err() when ctx ended first (the
+// workers were then told to close everything, and have).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		return ErrNotStarted
+	}
+	d := s.cfg.ShutdownTimeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		d = max(time.Until(dl), 0)
+	}
+	s.beginStop(d)
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		s.forced.Store(true)
+		s.wakeAll()
+		<-s.done
+		return ctx.Err()
+	}
+}
+
+// Done returns a channel closed once every worker has stopped.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// DroppedLogLines returns how many access log lines were dropped because
+// the writer fell behind.
+func (s *Server) DroppedLogLines() int64 {
+	if s.logw == nil {
+		return 0
+	}
+	return s.logw.dropped.Load()
+}

@@ -1,0 +1,254 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"github.com/ringhttpd/ringhttpd/httpcore"
+)
+
+// acceptBackoff is how long a worker stops accepting after EMFILE/ENFILE.
+const acceptBackoff = 100 * time.Millisecond
+
+// worker is one event loop's engine-agnostic state. Everything but the
+// fields marked otherwise is owned by the worker's thread.
+type worker struct {
+	s         *Server
+	id        int
+	h         httpcore.Handler
+	io        ioLoop
+	limits    httpcore.Limits
+	listeners []int // listening sockets, one per Config.Listen address
+
+	conns     []*conn // slot table; conns never move
+	freeSlots []int32
+	dirty     []*conn
+	nconns    int // open sockets
+	// pendingOps counts ops started and not yet completed, for open and
+	// closed connections alike.
+	pendingOps int
+	maxConns   int
+	lowConns   int // accepting resumes at or below this
+
+	tm       timers
+	epoch    time.Time
+	now      int64 // ms since epoch, updated by tick
+	wall     time.Time
+	date     httpcore.DateCache
+	nextLog  int64 // now at which the access log buffer is handed over
+	draining bool
+	forced   bool
+	deadline int64 // now at which draining turns into closing everything
+
+	// acceptPausedUntil is the now until which accepting stays paused after
+	// EMFILE/ENFILE; 0 when not paused for that reason.
+	acceptPausedUntil int64
+
+	inFree [][]byte
+	chunks chunkPool
+	alog   *workerLog
+
+	// opMu guards completed and exited: helper goroutines post completed
+	// ops here and wake the loop.
+	opMu      sync.Mutex
+	completed []opResult
+	spare     []opResult
+	exited    bool
+}
+
+// opResult is a completed op posted to its worker.
+type opResult struct {
+	c  *conn
+	op *httpcore.Op
+}
+
+func newWorker(s *Server, id int) *worker {
+	w := &worker{
+		s:        s,
+		id:       id,
+		h:        s.handler,
+		limits:   s.cfg.Limits,
+		maxConns: s.cfg.MaxConnsPerWorker,
+		epoch:    time.Now(),
+	}
+	if pw, ok := s.handler.(httpcore.PerWorker); ok {
+		w.h = pw.ForWorker(id)
+	}
+	w.lowConns = w.maxConns * 9 / 10
+	w.tm.lists[timerHeader].d = s.cfg.HeaderTimeout.Milliseconds()
+	w.tm.lists[timerIdle].d = s.cfg.IdleTimeout.Milliseconds()
+	w.tm.lists[timerSend].d = s.cfg.SendTimeout.Milliseconds()
+	w.tm.lists[timerLinger].d = lingerTimeout.Milliseconds()
+	if s.logw != nil {
+		w.alog = newWorkerLog(s.logw)
+	}
+	w.tick()
+	return w
+}
+
+// tick advances the worker's clock, refreshes Date, expires timers and
+// hands a due access-log buffer over. Call once per loop turn.
+func (w *worker) tick() {
+	w.wall = time.Now()
+	w.now = int64(w.wall.Sub(w.epoch) / time.Millisecond)
+	w.date.Update(w.wall)
+	for {
+		c, k := w.tm.expired(w.now)
+		if c == nil {
+			break
+		}
+		w.expire(c, k)
+	}
+	if w.alog != nil && w.now >= w.nextLog {
+		w.alog.flush(false)
+		w.nextLog = w.now + 1000
+	}
+}
+
+// expire handles a connection whose timer ran out.
+func (w *worker) expire(c *conn, k timerKind) {
+	w.s.stats.timeouts.Add(1)
+	if k == timerHeader && c.out.empty() && c.op == nil {
+		// A request started and nothing of it was answered: say 408.
+		w.putIn(c)
+		w.answerStatus(c, 408)
+	}
+	c.kill = true
+	w.markDirty(c)
+}
+
+// waitTimeout returns how long the loop may block, in ms (-1: forever is
+// never returned; the loop wakes at least once a second).
+func (w *worker) waitTimeout() int {
+	if len(w.dirty) > 0 {
+		return 0
+	}
+	d := int64(1000)
+	if n := w.tm.next(); n >= 0 && n-w.now < d {
+		d = n - w.now
+	}
+	if w.acceptPausedUntil > 0 && w.acceptPausedUntil-w.now < d {
+		d = w.acceptPausedUntil - w.now
+	}
+	if w.draining && !w.forced && w.deadline-w.now < d {
+		d = w.deadline - w.now
+	}
+	if d < 0 {
+		d = 0
+	}
+	return int(d)
+}
+
+// acceptAllowed reports whether the worker may accept now: not draining,
+// below its connection limit (with hysteresis: once at the limit, it waits
+// for the low-water mark), not in an EMFILE backoff.
+func (w *worker) acceptAllowed(paused bool) bool {
+	if w.draining {
+		return false
+	}
+	if w.acceptPausedUntil > 0 {
+		if w.now < w.acceptPausedUntil {
+			return false
+		}
+		w.acceptPausedUntil = 0
+	}
+	if paused {
+		return w.nconns <= w.lowConns
+	}
+	return w.nconns < w.maxConns
+}
+
+// acceptFailedNoFD starts the EMFILE/ENFILE backoff.
+func (w *worker) acceptFailedNoFD() {
+	w.s.stats.acceptBackoffs.Add(1)
+	w.acceptPausedUntil = w.now + acceptBackoff.Milliseconds()
+	if w.acceptPausedUntil == 0 {
+		w.acceptPausedUntil = 1
+	}
+}
+
+// shutdownStep advances a graceful shutdown; call once per loop turn after
+// tick. On the first turn after Shutdown it calls closeListeners and closes
+// idle connections; at the deadline it closes every connection. It reports
+// whether the loop should return (every connection closed and every op
+// completed).
+func (w *worker) shutdownStep(closeListeners func()) bool {
+	if !w.draining {
+		if !w.s.stopping.Load() {
+			return false
+		}
+		closeListeners()
+		w.draining = true
+		w.deadline = w.now + w.s.drainFor().Milliseconds()
+		for _, c := range w.conns {
+			if c.fd >= 0 && c.idle() {
+				c.kill = true
+				w.markDirty(c)
+			}
+		}
+	}
+	if !w.forced && (w.now >= w.deadline || w.s.forced.Load()) {
+		w.forced = true
+		for _, c := range w.conns {
+			if c.fd >= 0 {
+				c.kill = true
+				w.markDirty(c)
+			}
+		}
+	}
+	if w.nconns > 0 || len(w.dirty) > 0 {
+		return false
+	}
+	// Ops still running belong to closed connections: wait for them (their
+	// FileRefs and descriptors are released by Abandon), but not forever.
+	return w.pendingOps == 0 || w.now >= w.deadline+1000
+}
+
+// postOp queues a completed op for its worker and wakes the loop. Any
+// goroutine.
+func (w *worker) postOp(c *conn, op *httpcore.Op) {
+	w.opMu.Lock()
+	if w.exited {
+		w.opMu.Unlock()
+		return
+	}
+	wake := len(w.completed) == 0
+	w.completed = append(w.completed, opResult{c, op})
+	if wake {
+		w.io.wake()
+	}
+	w.opMu.Unlock()
+}
+
+// postWake wakes the loop unless it has exited. Any goroutine.
+func (w *worker) postWake() {
+	w.opMu.Lock()
+	if !w.exited {
+		w.io.wake()
+	}
+	w.opMu.Unlock()
+}
+
+// runCompleted calls opDone for every op posted by helpers. Worker thread.
+func (w *worker) runCompleted() {
+	w.opMu.Lock()
+	done := w.completed
+	w.completed = w.spare[:0]
+	w.opMu.Unlock()
+	for i := range done {
+		w.opDone(done[i].c, done[i].op)
+		done[i] = opResult{}
+	}
+	w.spare = done[:0]
+}
+
+// markExited stops postOp from waking the loop (whose wake-up descriptor is
+// about to close). Worker thread, after the loop.
+func (w *worker) markExited() {
+	w.opMu.Lock()
+	w.exited = true
+	w.opMu.Unlock()
+	if w.alog != nil {
+		w.alog.flush(true)
+	}
+}
