@@ -254,6 +254,30 @@ func TestAbandon(t *testing.T) {
 	}
 }
 
+// TestAbandonNotRun: Abandon of an op the engine never ran closes nothing.
+func TestAbandonNotRun(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "f"), "data")
+	h := newHandler(t, Config{Root: root})
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	stdin := fdOpen(0)
+	req := newRequest(GET, "/f")
+	var resp httpcore.Response
+	op := h.ForWorker(0).Serve(&req.req, &resp)
+	if op == nil || op.Kind != httpcore.OpOpenat2 {
+		t.Fatalf("cold request: op %v", op)
+	}
+	op.Abandon(op)
+	if fdOpen(0) != stdin || !fdOpen(fds[0]) || !fdOpen(fds[1]) {
+		t.Errorf("Abandon of an op never run closed a descriptor")
+	}
+}
+
 // TestEviction: the cache stays within its entry and byte bounds, evicting
 // the least recently used.
 func TestEviction(t *testing.T) {

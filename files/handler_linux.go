@@ -224,7 +224,7 @@ func (w *worker) answer(e *entry, v *reqView, resp *httpcore.Response) *httpcore
 		resp.Status = 301
 		resp.Head = appendStatusLine(resp.Head, 301)
 		resp.Head = append(resp.Head, "Location: "...)
-		resp.Head = appendEscapedPath(resp.Head, []byte(e.key))
+		resp.Head = appendEscapedPath(resp.Head, e.key)
 		resp.Head = append(resp.Head, '/')
 		if v.hasQuery {
 			resp.Head = append(resp.Head, '?')
@@ -504,6 +504,10 @@ func (m *miss) lock() func() {
 	return func() {}
 }
 
+// notRun is the Res an open op starts with, so that Abandon of an op the
+// engine never ran (Res not overwritten) closes no descriptor.
+const notRun = -int32(unix.ECANCELED)
+
 // abandon releases what the chain holds when the engine drops op without
 // calling Then: the chain's descriptor and a descriptor op itself opened.
 func (m *miss) abandon(op *httpcore.Op) {
@@ -522,7 +526,7 @@ func (m *miss) closeFd() {
 
 func (m *miss) openFile() *httpcore.Op {
 	return &httpcore.Op{
-		Kind: httpcore.OpOpenat2, Fd: int32(m.w.h.rootFd), Path: m.relz,
+		Kind: httpcore.OpOpenat2, Res: notRun, Fd: int32(m.w.h.rootFd), Path: m.relz,
 		Flags: openFlags, Resolve: resolve,
 		Then: m.afterOpen, Abandon: m.abandon,
 	}
@@ -634,7 +638,7 @@ func (m *miss) probeNext(prev uint8, resp *httpcore.Response) *httpcore.Op {
 		}
 		if next != 0 {
 			return &httpcore.Op{
-				Kind: httpcore.OpOpenat2, Fd: int32(m.w.h.rootFd),
+				Kind: httpcore.OpOpenat2, Res: notRun, Fd: int32(m.w.h.rootFd),
 				Path:  append([]byte(m.fileRel+encodingSuffix(next)), 0),
 				Flags: probeFlags, Resolve: resolve,
 				Then: func(op *httpcore.Op, resp *httpcore.Response) *httpcore.Op {
@@ -815,7 +819,7 @@ func (m *miss) openDir(resp *httpcore.Response) *httpcore.Op {
 		return m.fail(404, resp)
 	}
 	return &httpcore.Op{
-		Kind: httpcore.OpOpenat2, Fd: int32(m.w.h.rootFd), Path: append([]byte(m.dirRel), 0),
+		Kind: httpcore.OpOpenat2, Res: notRun, Fd: int32(m.w.h.rootFd), Path: append([]byte(m.dirRel), 0),
 		Flags: dirFlags, Resolve: resolve,
 		Then: m.afterDirOpen, Abandon: m.abandon,
 	}

@@ -114,9 +114,9 @@ func unhex(c byte) byte {
 // path punctuation "/-._~!$&'()*+,;=:@" is escaped. p starts with a single
 // '/' and has no "//" (cleanPath's invariant), so the result can never be read
 // as a network-path reference ("//host").
-func appendEscapedPath(dst []byte, p []byte) []byte {
-	for _, c := range p {
-		if pathSafe[c] {
+func appendEscapedPath(dst []byte, p string) []byte {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; pathSafe[c] {
 			dst = append(dst, c)
 		} else {
 			dst = append(dst, '%', hexDigits[c>>4], hexDigits[c&15])
