@@ -1,8 +1,8 @@
 package server
 
 import (
-	"time"
 	"net/netip"
+	"time"
 
 	"github.com/ringhttpd/ringhttpd/httpcore"
 )
@@ -57,7 +57,7 @@ type conn struct {
 	// lingerWanted: an error answer was queued while the client may still
 	// be sending.
 	lingerWanted bool
-	dirty   bool   // in w.dirty
+	dirty        bool // in w.dirty
 
 	// Timer state (timer.go).
 	tkind        timerKind

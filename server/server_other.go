@@ -26,8 +26,8 @@ func listenAll(addrs []string, workers int) ([][]int, []net.Addr, error) {
 }
 
 func closeListeners(fds []int) {}
-func closeFd(fd int)            {}
-func pinThread(id int) error    { return errNotLinux }
-func numCPU() int               { return runtime.NumCPU() }
+func closeFd(fd int)           {}
+func pinThread(id int) error   { return errNotLinux }
+func numCPU() int              { return runtime.NumCPU() }
 
 func runOp(op *httpcore.Op) { op.Res = -38 } // ENOSYS

@@ -3,11 +3,10 @@
 package main
 
 import (
-	"fmt"
+	"context"
 	"os"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "ringhttpd: not built yet")
-	os.Exit(2)
+	os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr))
 }

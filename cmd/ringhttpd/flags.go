@@ -1,0 +1,130 @@
+package main
+
+import (
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ringhttpd/ringhttpd/files"
+	"github.com/ringhttpd/ringhttpd/httpcore"
+	"github.com/ringhttpd/ringhttpd/server"
+)
+
+// Every flag of the command is declared here, once, with its default (from
+// server.Default*, httpcore.Default* and files.Default*) and its
+// RINGHTTPD_* environment variable.
+
+const (
+	fRoot            = "root"
+	fListen          = "listen"
+	fBackend         = "backend"
+	fWorkers         = "workers"
+	fPin             = "pin"
+	fIndex           = "index"
+	fListing         = "listing"
+	fDotfiles        = "dotfiles"
+	fHeaderTimeout   = "header-timeout"
+	fIdleTimeout     = "idle-timeout"
+	fSendTimeout     = "send-timeout"
+	fShutdownTimeout = "shutdown-timeout"
+	fMaxConns        = "max-conns"
+	fMaxRequestLine  = "max-request-line"
+	fMaxHeaderBytes  = "max-header-bytes"
+	fMaxHeaders      = "max-headers"
+	fMaxBody         = "max-body"
+	fAccessLog       = "access-log"
+	fLogLevel        = "log-level"
+)
+
+func env(name string) []string { return []string{name} }
+
+// serveFlags returns fresh flag values for the serve command (and the root
+// command, which serves when given no command).
+func serveFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: fRoot, Value: ".", EnvVars: env("RINGHTTPD_ROOT"),
+			Usage: "directory to serve; nothing outside it is ever served"},
+		&cli.StringSliceFlag{Name: fListen, Value: cli.NewStringSlice(server.DefaultListen), EnvVars: env("RINGHTTPD_LISTEN"),
+			Usage: "address to listen on, host:port, [v6]:port or :port (repeatable; comma-separated in the variable)"},
+		&cli.StringFlag{Name: fBackend, Value: server.DefaultBackend, EnvVars: env("RINGHTTPD_BACKEND"),
+			Usage: "I/O engine: auto (io_uring when the kernel allows, else epoll), uring or epoll"},
+		&cli.IntFlag{Name: fWorkers, Value: 0, EnvVars: env("RINGHTTPD_WORKERS"),
+			Usage: "event loops, each on its own thread and listener (0: one per CPU)"},
+		&cli.BoolFlag{Name: fPin, EnvVars: env("RINGHTTPD_PIN"),
+			Usage: "pin worker i to CPU i"},
+		&cli.StringFlag{Name: fIndex, Value: files.DefaultIndex, EnvVars: env("RINGHTTPD_INDEX"),
+			Usage: `file served for a directory ("" disables)`},
+		&cli.BoolFlag{Name: fListing, EnvVars: env("RINGHTTPD_LISTING"),
+			Usage: "HTML listing for directories without an index file"},
+		&cli.BoolFlag{Name: fDotfiles, EnvVars: env("RINGHTTPD_DOTFILES"),
+			Usage: "serve names starting with '.' (hidden by default)"},
+		&cli.DurationFlag{Name: fHeaderTimeout, Value: server.DefaultHeaderTimeout, EnvVars: env("RINGHTTPD_HEADER_TIMEOUT"),
+			Usage: "time to receive a whole request after its first byte"},
+		&cli.DurationFlag{Name: fIdleTimeout, Value: server.DefaultIdleTimeout, EnvVars: env("RINGHTTPD_IDLE_TIMEOUT"),
+			Usage: "keep-alive wait for the next request"},
+		&cli.DurationFlag{Name: fSendTimeout, Value: server.DefaultSendTimeout, EnvVars: env("RINGHTTPD_SEND_TIMEOUT"),
+			Usage: "time a send may make no progress"},
+		&cli.DurationFlag{Name: fShutdownTimeout, Value: server.DefaultShutdownTimeout, EnvVars: env("RINGHTTPD_SHUTDOWN_TIMEOUT"),
+			Usage: "on SIGINT/SIGTERM, time to finish in-flight requests before closing everything"},
+		&cli.IntFlag{Name: fMaxConns, Value: server.DefaultMaxConnsPerWorker, EnvVars: env("RINGHTTPD_MAX_CONNS"),
+			Usage: "open connections per worker at which it stops accepting (resumes at 90%)"},
+		&cli.IntFlag{Name: fMaxRequestLine, Value: httpcore.DefaultMaxRequestLine, EnvVars: env("RINGHTTPD_MAX_REQUEST_LINE"),
+			Usage: "longest request line in bytes (over it: 414)"},
+		&cli.IntFlag{Name: fMaxHeaderBytes, Value: httpcore.DefaultMaxHeaderBytes, EnvVars: env("RINGHTTPD_MAX_HEADER_BYTES"),
+			Usage: "largest header section in bytes (over it: 431)"},
+		&cli.IntFlag{Name: fMaxHeaders, Value: httpcore.DefaultMaxHeaders, EnvVars: env("RINGHTTPD_MAX_HEADERS"),
+			Usage: "most header fields (over it: 431)"},
+		&cli.Int64Flag{Name: fMaxBody, Value: httpcore.DefaultMaxBody, EnvVars: env("RINGHTTPD_MAX_BODY"),
+			Usage: "largest request body in bytes (over it: 413)"},
+		&cli.StringFlag{Name: fAccessLog, Value: "off", EnvVars: env("RINGHTTPD_ACCESS_LOG"),
+			Usage: "Common Log Format access log: off, - (stdout) or a file path (appended)"},
+		&cli.StringFlag{Name: fLogLevel, Value: "info", EnvVars: env("RINGHTTPD_LOG_LEVEL"),
+			Usage: "operational log level on stderr: debug, info, warn or error"},
+	}
+}
+
+// options is what the serve flags say.
+type options struct {
+	root            string
+	listen          []string
+	backend         string
+	workers         int
+	pin             bool
+	index           string
+	listing         bool
+	dotfiles        bool
+	headerTimeout   time.Duration
+	idleTimeout     time.Duration
+	sendTimeout     time.Duration
+	shutdownTimeout time.Duration
+	maxConns        int
+	limits          httpcore.Limits
+	accessLog       string
+	logLevel        string
+}
+
+func readOptions(c *cli.Context) options {
+	return options{
+		root:            c.String(fRoot),
+		listen:          c.StringSlice(fListen),
+		backend:         c.String(fBackend),
+		workers:         c.Int(fWorkers),
+		pin:             c.Bool(fPin),
+		index:           c.String(fIndex),
+		listing:         c.Bool(fListing),
+		dotfiles:        c.Bool(fDotfiles),
+		headerTimeout:   c.Duration(fHeaderTimeout),
+		idleTimeout:     c.Duration(fIdleTimeout),
+		sendTimeout:     c.Duration(fSendTimeout),
+		shutdownTimeout: c.Duration(fShutdownTimeout),
+		maxConns:        c.Int(fMaxConns),
+		limits: httpcore.Limits{
+			MaxRequestLine: c.Int(fMaxRequestLine),
+			MaxHeaderBytes: c.Int(fMaxHeaderBytes),
+			MaxHeaders:     c.Int(fMaxHeaders),
+			MaxBody:        c.Int64(fMaxBody),
+		},
+		accessLog: c.String(fAccessLog),
+		logLevel:  c.String(fLogLevel),
+	}
+}
