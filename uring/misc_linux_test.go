@@ -1,6 +1,8 @@
 package uring
 
 import (
+	"errors"
+	"runtime"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -107,4 +109,46 @@ func TestRegisterRingFD(t *testing.T) {
 	nopRoundTrip(t, r)
 	must(t, r.UnregisterRingFD())
 	nopRoundTrip(t, r)
+}
+
+func TestFileAllocRange(t *testing.T) {
+	requireKernel(t, 6, 0, "IORING_REGISTER_FILE_ALLOC_RANGE")
+	r := newTestRing(t, 8, nil)
+	requireOps(t, r, OpOpenat2)
+	must(t, r.RegisterFilesSparse(16))
+	must(t, r.RegisterFileAllocRange(10, 2))
+	path := []byte("/\x00")
+	how := &OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY}
+	var slots []int32
+	for i := 0; i < 3; i++ {
+		s := mustSQE(t, r)
+		s.PrepOpenat2Direct(unix.AT_FDCWD, path, how, FileIndexAlloc)
+		slots = append(slots, reap(t, r, 1)[0].Res)
+	}
+	// Two slots in [10, 12), then the range is exhausted.
+	if slots[0] < 10 || slots[0] > 11 || slots[1] < 10 || slots[1] > 11 || slots[0] == slots[1] || slots[2] != -int32(unix.ENFILE) {
+		t.Fatalf("allocated slots %v, want 10 and 11 then -ENFILE", slots)
+	}
+	runtimeKeepAlive(path, how)
+}
+
+func TestBufRingReregister(t *testing.T) {
+	requireKernel(t, 5, 19, "provided-buffer rings")
+	r := newTestRing(t, 4, nil)
+	br, err := r.NewBufRing(9, 8, 64)
+	must(t, err)
+	if _, err := r.NewBufRing(9, 8, 64); !errors.Is(err, unix.EEXIST) {
+		t.Fatalf("second ring for group 9: %v, want EEXIST", err)
+	}
+	must(t, br.Close())
+	br, err = r.NewBufRing(9, 8, 64) // the group is free again after Close
+	must(t, err)
+	must(t, br.Close())
+	must(t, br.Close()) // idempotent
+}
+
+func runtimeKeepAlive(v ...any) {
+	for _, x := range v {
+		runtime.KeepAlive(x)
+	}
 }

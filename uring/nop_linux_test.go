@@ -118,3 +118,39 @@ func TestNopZeroAllocs(t *testing.T) {
 		t.Fatalf("NOP submit+reap allocates %v per run", allocs)
 	}
 }
+
+func TestSQEFlags(t *testing.T) {
+	r := newTestRing(t, 16, nil)
+	requireOps(t, r, OpNop, OpRead)
+	_, fd := tempFile(t, nil) // empty file: a read of 1 byte returns 0, a short read
+	mem := mapped(t, 8)
+	tests := []struct {
+		name  string
+		first uint8 // flags of the failing (short) read
+		want  []int32
+	}{
+		// A short read fails an SQEIOLink chain: the NOP after it is cancelled.
+		{"link-breaks", SQEIOLink, []int32{0, -125}},
+		// SQEIOHardlink keeps the chain going after a failure.
+		{"hardlink-continues", SQEIOHardlink, []int32{0, 0}},
+		// SQEAsync and SQEIODrain change how, not whether, requests run.
+		{"async", SQEAsync, []int32{0, 0}},
+		{"drain", SQEIODrain, []int32{0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustSQE(t, r)
+			s.PrepRead(fd, mem[:1], 0)
+			s.SetFlags(tt.first)
+			s.SetData(1)
+			s = mustSQE(t, r)
+			s.PrepNop()
+			s.SetData(2)
+			for _, c := range reap(t, r, 2) { // unlinked requests may complete in any order
+				if c.UserData < 1 || c.UserData > 2 || c.Res != tt.want[c.UserData-1] {
+					t.Fatalf("CQE %+v, want res %d", c, tt.want[c.UserData-1])
+				}
+			}
+		})
+	}
+}
