@@ -34,7 +34,9 @@ func replaceFile(t testing.TB, path, body string) {
 // TestChangedWhileCached: files replaced, truncated, rewritten, deleted and
 // created while cached show up after the revalidation interval, both for
 // files kept in memory and files served from a cached descriptor.
-func TestChangedWhileCached(t *testing.T) {
+func TestChangedWhileCached(t *testing.T) { testChangedWhileCached(t) }
+
+func testChangedWhileCached(t *testing.T) {
 	const interval = 30 * time.Millisecond
 	big := strings.Repeat("B", 5000)
 	bigger := strings.Repeat("C", 6000)

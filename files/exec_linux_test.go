@@ -34,6 +34,10 @@ var (
 	beforeOp func(op *httpcore.Op)
 )
 
+// execOp is how serve performs ops: runOp (system calls, like the epoll
+// engine's helpers) or a ring (see TestRingExecutor).
+var execOp = runOp
+
 // runOp performs op and stores its result in op.Res.
 func runOp(t testing.TB, op *httpcore.Op) {
 	if beforeOp != nil {
@@ -165,7 +169,7 @@ func serve(t testing.TB, h httpcore.Handler, r *request) result {
 		if len(res.ops) > 20 {
 			t.Fatalf("op chain too long: %v", res.ops)
 		}
-		runOp(t, op)
+		execOp(t, op)
 		op = op.Then(op, &resp)
 	}
 	return render(t, &r.req, &resp, res)

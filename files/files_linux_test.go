@@ -115,7 +115,9 @@ func newHandler(t testing.TB, cfg Config) *Handler {
 const absent = "\x00absent"
 
 // TestStaticFiles covers HTTP.md "Static files", line by line.
-func TestStaticFiles(t *testing.T) {
+func TestStaticFiles(t *testing.T) { testStaticFiles(t) }
+
+func testStaticFiles(t *testing.T) {
 	root := makeTree(t)
 	tag := func(name string) string { return etagOf(t, filepath.Join(root, name)) }
 	hello, css, cssGz, cssBr, big := tag("hello.txt"), tag("style.css"), tag("style.css.gz"), tag("style.css.br"), tag("big.bin")

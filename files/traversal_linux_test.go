@@ -13,7 +13,9 @@ import (
 // UTF-8, "dir..", symlinks out of the root (absolute, relative, directory)
 // and magic links, dot files. The answer is always 400, 403 or 404, never
 // content from outside the root, never a redirect.
-func TestTraversal(t *testing.T) {
+func TestTraversal(t *testing.T) { testTraversal(t) }
+
+func testTraversal(t *testing.T) {
 	parent := t.TempDir()
 	secret := "TOPSECRET-" + filepath.Base(parent)
 	if err := os.WriteFile(filepath.Join(parent, "secret.txt"), []byte(secret), 0o644); err != nil {
