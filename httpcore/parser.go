@@ -194,7 +194,7 @@ func (p *Parser) Reset() {
 // next prepares p for the connection's next request.
 func (p *Parser) next() {
 	p.state = stLine
-	p.scan, p.line, p.start = 0, 0, 0
+	p.scan, p.line, p.start, p.pos = 0, 0, 0, 0
 	p.fields = p.fields[:0]
 	p.known = [kCount]int32{}
 	p.hosts = 0
@@ -235,6 +235,9 @@ func (p *Parser) fail(e *Error) (int, error) {
 func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 	if p.err != nil {
 		return 0, p.err
+	}
+	if len(buf) < p.scan || len(buf) < p.pos {
+		panic("httpcore: Parse: buf is shorter than at the previous call")
 	}
 	for {
 		switch p.state {
@@ -338,6 +341,9 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 				return 0, ErrNeedMore
 			}
 			e := p.scan + i
+			if e-p.line > maxChunkLine {
+				return p.fail(errBadChunkExt)
+			}
 			if e == p.line || buf[e-1] != '\r' {
 				return p.fail(errChunkLF)
 			}
@@ -393,11 +399,11 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 			e := p.scan + i
 			ls := p.line
 			p.scan, p.line = e+1, e+1
-			if e == ls || buf[e-1] != '\r' {
-				return p.fail(errChunkLF)
-			}
 			if e+1-p.tstart > p.lim.MaxHeaderBytes {
 				return p.fail(errTrailerTooBig)
+			}
+			if e == ls || buf[e-1] != '\r' {
+				return p.fail(errChunkLF)
 			}
 			if e-1 == ls {
 				return p.done(buf, req, e+1, true)
