@@ -268,3 +268,11 @@ func writeAll(t testing.TB, fd int, b []byte) {
 		b = b[n:]
 	}
 }
+
+// flagsName names a set of setup flags for a subtest.
+func flagsName(flags uint32) string {
+	if flags == 0 {
+		return "none"
+	}
+	return strings.Join(SetupFlagNames(flags), "|")
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,7 +22,7 @@ func TestPoll(t *testing.T) {
 	if _, err := r.Submit(); err != nil {
 		t.Fatal(err)
 	}
-	expectNoCQE(t, r, 10e6)
+	expectNoCQE(t, r, 10*time.Millisecond)
 	writeAll(t, p[1], []byte("x"))
 	if c := reap(t, r, 1)[0]; c.UserData != 1 || c.Res&unix.POLLIN == 0 || c.More() {
 		t.Fatalf("one-shot poll CQE %+v", c)

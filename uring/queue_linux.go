@@ -277,16 +277,14 @@ func (r *Ring) WaitCQE() (*CQE, error) {
 // WaitCQETimeout is WaitCQE bounded by timeout (needs FeatExtArg): it returns ErrTimeout when
 // no CQE arrived in time.
 func (r *Ring) WaitCQETimeout(timeout time.Duration) (*CQE, error) {
-	for {
-		if cqe := r.PeekCQE(); cqe != nil {
-			return cqe, nil
-		}
-		if _, err := r.waitTimeout(false, 1, timeout); err != nil {
-			return nil, err
-		}
-		if cqe := r.PeekCQE(); cqe != nil {
-			return cqe, nil
-		}
-		return nil, ErrTimeout
+	if cqe := r.PeekCQE(); cqe != nil {
+		return cqe, nil
 	}
+	if _, err := r.waitTimeout(false, 1, timeout); err != nil {
+		return nil, err
+	}
+	if cqe := r.PeekCQE(); cqe != nil {
+		return cqe, nil
+	}
+	return nil, ErrTimeout
 }

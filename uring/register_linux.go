@@ -65,11 +65,7 @@ func (r *Ring) UnregisterRingFD() error {
 		return nil
 	}
 	up := rsrcUpdate{offset: uint32(r.enterFd)}
-	closed := r.closed
-	r.closed = false // Close calls this after marking the ring closed
-	_, err := r.register(unregisterRingFds, unsafe.Pointer(&up), 1)
-	r.closed = closed
-	if err != nil {
+	if _, err := r.register(unregisterRingFds, unsafe.Pointer(&up), 1); err != nil {
 		return err
 	}
 	r.enterFd = r.fd

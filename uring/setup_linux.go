@@ -211,11 +211,14 @@ func (r *Ring) mmap() error {
 	r.sq.ktail = u32At(sq, p.SQOff.Tail)
 	r.sq.kflags = u32At(sq, p.SQOff.Flags)
 	r.sq.kdropped = u32At(sq, p.SQOff.Dropped)
+	// Plain reads: ring_mask and ring_entries are constants the kernel wrote before setup
+	// returned.
 	r.sq.mask = *u32At(sq, p.SQOff.RingMask)
 	r.sq.entries = *u32At(sq, p.SQOff.RingEntries)
 	r.sq.sqes = unsafe.Slice((*SQE)(unsafe.Pointer(&r.sqeMem[0])), r.sq.entries<<r.sq.sqeShift)
 	if p.Flags&SetupNoSQArray == 0 {
-		// Map SQ slot i to SQE i once; submission then only moves the tail.
+		// Map SQ slot i to SQE i once; submission then only moves the tail. Plain writes:
+		// the kernel reads the array only after a tail store (atomic, below in flushSQ).
 		array := unsafe.Slice(u32At(sq, p.SQOff.Array), r.sq.entries)
 		for i := range array {
 			array[i] = uint32(i)
@@ -228,7 +231,7 @@ func (r *Ring) mmap() error {
 	r.cq.khead = u32At(cq, p.CQOff.Head)
 	r.cq.ktail = u32At(cq, p.CQOff.Tail)
 	r.cq.koverflow = u32At(cq, p.CQOff.Overflow)
-	r.cq.mask = *u32At(cq, p.CQOff.RingMask)
+	r.cq.mask = *u32At(cq, p.CQOff.RingMask) // constants, as for the SQ
 	r.cq.entries = *u32At(cq, p.CQOff.RingEntries)
 	r.cq.cqes = unsafe.Slice((*CQE)(unsafe.Pointer(&cq[p.CQOff.CQEs])), r.cq.entries<<r.cq.cqeShift)
 	return nil
@@ -268,10 +271,10 @@ func (r *Ring) Close() error {
 	if r.closed {
 		return nil
 	}
-	r.closed = true
 	if r.enterFlags&EnterRegisteredRing != 0 {
-		r.UnregisterRingFD()
+		r.UnregisterRingFD() // best effort: fails only off the ring's thread
 	}
+	r.closed = true
 	r.unmap()
 	if err := unix.Close(r.fd); err != nil {
 		return os.NewSyscallError("close", err)

@@ -192,7 +192,13 @@ func TestMultishotTimeout(t *testing.T) {
 }
 
 func TestWaitTimeouts(t *testing.T) {
-	r := newTestRing(t, 8, &Params{Flags: SetupSingleIssuer | SetupDeferTaskrun})
+	for _, flags := range []uint32{0, SetupSingleIssuer | SetupDeferTaskrun} {
+		t.Run(flagsName(flags), func(t *testing.T) { waitTimeouts(t, flags) })
+	}
+}
+
+func waitTimeouts(t *testing.T, flags uint32) {
+	r := newTestRing(t, 8, &Params{Flags: flags})
 	if r.Features()&FeatExtArg == 0 {
 		if _, err := r.SubmitAndWaitTimeout(1, time.Millisecond); !errors.Is(err, errors.ErrUnsupported) {
 			t.Fatalf("without EXT_ARG: %v, want ErrUnsupported", err)
