@@ -1,0 +1,376 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ringhttpd/ringhttpd/bench/internal/proc"
+	"github.com/ringhttpd/ringhttpd/bench/internal/result"
+)
+
+// workload is one load pattern and how to drive it.
+type workload struct {
+	result.Workload
+	path     string        // request path on every server
+	conns    int           // connections (clients)
+	duration time.Duration // sending time
+	consts   bool          // the constant-response floor servers take part
+	close    bool          // wrk: Connection: close
+	lua      string        // wrk: script
+	rate     float64       // open: requests per second
+	interval time.Duration // closed: reporting interval
+	rounds   int           // 0: the run's rounds; otherwise this many
+}
+
+// Document root files (bench.sh creates them).
+const (
+	file13   = "/13.txt"
+	file3k5  = "/3574.html"
+	file64k  = "/64k.bin"
+	file1m   = "/1m.bin"
+	file100m = "/100m.bin"
+)
+
+// workloads returns the suite for a mode. d is the wrk duration per run.
+func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) []*workload {
+	openD, sustD, sustEvery, idleN, openRate, k1000 := 10*time.Second, 50*time.Second, 5*time.Second, 10000, 10000.0, 1000
+	if quick {
+		openD, sustD, sustEvery, idleN, openRate = time.Second, 2*time.Second, 500*time.Millisecond, 1000, 5000
+	}
+	sec := func(x time.Duration) string { return strconv.FormatFloat(x.Seconds(), 'f', -1, 64) + " s" }
+	ws := []*workload{
+		{Workload: result.Workload{Name: "ka50", Title: "keep-alive, 50 conns, 3.5 KB"}, path: file3k5, conns: 50, duration: d, consts: true},
+		{Workload: result.Workload{Name: "ka1000", Title: "keep-alive, 1,000 conns, 3.5 KB"}, path: file3k5, conns: k1000, duration: d, consts: true},
+		{Workload: result.Workload{Name: "pipe16", Title: "pipelined x16, 50 conns, 3.5 KB"}, path: file3k5, conns: 50, duration: d, consts: true, lua: pipeLua},
+		{Workload: result.Workload{Name: "close", Title: "Connection: close, 50 conns, 3.5 KB"}, path: file3k5, conns: 50, duration: d, consts: true, close: true},
+		{Workload: result.Workload{Name: "ka50-13b", Title: "keep-alive, 50 conns, 13 B"}, path: file13, conns: 50, duration: d},
+		{Workload: result.Workload{Name: "f64k", Title: "64 KiB file, 50 conns"}, path: file64k, conns: 50, duration: d},
+		{Workload: result.Workload{Name: "f1m", Title: "1 MiB file, 20 conns"}, path: file1m, conns: 20, duration: d},
+		{Workload: result.Workload{Name: "f100m", Title: "100 MiB file, 4 conns"}, path: file100m, conns: 4, duration: d},
+		{Workload: result.Workload{Name: "idle10k", Title: fmt.Sprintf("%d idle keep-alive conns", idleN)}, path: file13, conns: idleN},
+		{Workload: result.Workload{Name: "openloop", Title: fmt.Sprintf("open loop %.0f req/s, 50 conns, 3.5 KB", openRate)}, path: file3k5, conns: 50, duration: openD, rate: openRate},
+		{Workload: result.Workload{Name: "sustained", Title: fmt.Sprintf("sustained, 200 clients, %s, 3.5 KB", sec(sustD))}, path: file3k5, conns: 200, duration: sustD, interval: sustEvery, rounds: sustainRounds},
+	}
+	for _, w := range ws {
+		switch {
+		case w.Name == "idle10k":
+			w.Tool = "loadgen idle"
+			w.Detail = fmt.Sprintf("loadgen idle: %d connections each make one GET %s and stay open; (RSS after - RSS before) / connections", w.conns, w.path)
+		case w.rate > 0:
+			w.Tool = "loadgen open"
+			w.Detail = fmt.Sprintf("loadgen open -rate %.0f -conns %d -duration %s: latency from the scheduled send time (no coordinated omission)", w.rate, w.conns, sec(w.duration))
+		case w.interval > 0:
+			w.Tool = "loadgen closed"
+			w.Detail = fmt.Sprintf("loadgen closed -conns %d -duration %s -interval %s: whole-run req/s against the first interval's, p99 per interval", w.conns, sec(w.duration), sec(w.interval))
+		default:
+			w.Tool = "wrk"
+			w.Detail = fmt.Sprintf("wrk -c %d -d %s --latency GET %s", w.conns, sec(w.duration), w.path)
+			if w.close {
+				w.Detail += " -H 'Connection: close'"
+			}
+			if w.lua != "" {
+				w.Detail += " -s " + filepath.Base(w.lua) + " (16 requests per write)"
+			}
+		}
+	}
+	return ws
+}
+
+// env is what a runner needs besides the workload and server.
+type env struct {
+	wrk, loadgen, clientCPUs, rawDir string
+	wrkThreads                       int
+}
+
+// measure runs w against s once and returns the round's figures.
+func (e *env) measure(w *workload, s *server, round int) result.Round {
+	r := result.Round{Round: round, Metrics: map[string]float64{}}
+	if !s.alive() {
+		r.Error = "server not running: " + tail(s.log)
+		return r
+	}
+	pid := s.cmd.Process.Pid
+	tree := proc.Tree(pid)
+	proc.ResetPeak(tree)
+	rssBefore := proc.StatusKB(tree, "VmRSS")
+	cpu0 := proc.CPUTicks(tree)
+	t0 := time.Now()
+	raw := filepath.Join(e.rawDir, fmt.Sprintf("%s-%s-r%d.txt", w.Name, s.Name, round))
+	var err error
+	switch {
+	case w.Name == "idle10k":
+		err = e.idle(w, s, r.Metrics, rssBefore, raw)
+	case w.rate > 0:
+		err = e.open(w, s, &r, raw)
+	case w.interval > 0:
+		err = e.closed(w, s, &r, raw)
+	default:
+		err = e.wrkRun(w, s, r.Metrics, raw)
+	}
+	tree = proc.Tree(pid) // nginx-style servers may have forked
+	cpu1 := proc.CPUTicks(tree)
+	r.Metrics[result.PeakRSS] = float64(proc.StatusKB(tree, "VmHWM"))
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	if !s.alive() {
+		r.Error = "server died during the run: " + tail(s.log)
+		return r
+	}
+	if n := r.Metrics[result.Requests]; n > 0 {
+		r.Metrics[result.CPUPerReq] = float64(cpu1-cpu0) * 1e6 / proc.ClockTicks / n
+	}
+	r.Metrics["cpu_util"] = float64(cpu1-cpu0) / proc.ClockTicks / time.Since(t0).Seconds()
+	return r
+}
+
+func (e *env) client(ctx context.Context, argv ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, "taskset", append([]string{"-c", e.clientCPUs}, argv...)...)
+}
+
+var (
+	reReqs    = regexp.MustCompile(`(\d+) requests in ([\d.]+)(\w+), ([\d.]+)(\w+) read`)
+	reRPS     = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
+	reSock    = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+	reNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+	rePercent = regexp.MustCompile(`(?m)^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$`)
+)
+
+func (e *env) wrkRun(w *workload, s *server, m map[string]float64, raw string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), w.duration+60*time.Second)
+	defer cancel()
+	threads := e.wrkThreads
+	if threads > w.conns {
+		threads = w.conns
+	}
+	args := []string{e.wrk, "-t", strconv.Itoa(threads), "-c", strconv.Itoa(w.conns),
+		"-d", fmt.Sprintf("%ds", int(w.duration.Seconds())), "--timeout", "5s", "--latency"}
+	if w.close {
+		args = append(args, "-H", "Connection: close")
+	}
+	if w.lua != "" {
+		args = append(args, "-s", w.lua)
+	}
+	args = append(args, "http://"+s.addr()+w.path)
+	out, err := e.client(ctx, args...).CombinedOutput()
+	os.WriteFile(raw, out, 0o644)
+	if err != nil {
+		return fmt.Errorf("wrk: %v: %s", err, firstLine(out))
+	}
+	return parseWrk(string(out), m)
+}
+
+// parseWrk reads wrk's --latency report into m.
+func parseWrk(out string, m map[string]float64) error {
+	mm := reReqs.FindStringSubmatch(out)
+	if mm == nil {
+		return fmt.Errorf("wrk: no summary in output: %s", firstLine([]byte(out)))
+	}
+	m[result.Requests], _ = strconv.ParseFloat(mm[1], 64)
+	secs, _ := strconv.ParseFloat(mm[2], 64)
+	switch mm[3] {
+	case "ms":
+		secs /= 1e3
+	case "m":
+		secs *= 60
+	}
+	m[result.MBps] = bytesOf(mm[4], mm[5]) / 1e6 / secs
+	if x := reRPS.FindStringSubmatch(out); x != nil {
+		m[result.RPS], _ = strconv.ParseFloat(x[1], 64)
+	}
+	errs := 0.0
+	if x := reSock.FindStringSubmatch(out); x != nil {
+		for _, v := range x[1:] {
+			n, _ := strconv.ParseFloat(v, 64)
+			errs += n
+		}
+	}
+	m[result.Errors] = errs
+	m[result.Non2xx] = 0
+	if x := reNon2xx.FindStringSubmatch(out); x != nil {
+		m[result.Non2xx], _ = strconv.ParseFloat(x[1], 64)
+	}
+	for _, x := range rePercent.FindAllStringSubmatch(out, -1) {
+		v, _ := strconv.ParseFloat(x[2], 64)
+		switch x[3] {
+		case "ms":
+			v *= 1e3
+		case "s":
+			v *= 1e6
+		}
+		switch x[1] {
+		case "50":
+			m[result.P50] = v
+		case "90":
+			m[result.P90] = v
+		case "99":
+			m[result.P99] = v
+		}
+	}
+	return nil
+}
+
+func bytesOf(v, unit string) float64 {
+	x, _ := strconv.ParseFloat(v, 64)
+	switch unit {
+	case "KB":
+		x *= 1 << 10
+	case "MB":
+		x *= 1 << 20
+	case "GB":
+		x *= 1 << 30
+	case "TB":
+		x *= 1 << 40
+	}
+	return x
+}
+
+func firstLine(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+type pct struct {
+	P50, P90, P99, P999, Max float64
+}
+
+func (p *pct) UnmarshalJSON(b []byte) error {
+	var v struct {
+		P50  float64 `json:"p50_us"`
+		P90  float64 `json:"p90_us"`
+		P99  float64 `json:"p99_us"`
+		P999 float64 `json:"p999_us"`
+		Max  float64 `json:"max_us"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*p = pct{v.P50, v.P90, v.P99, v.P999, v.Max}
+	return nil
+}
+
+func (e *env) open(w *workload, s *server, r *result.Round, raw string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), w.duration+60*time.Second)
+	defer cancel()
+	out, err := e.client(ctx, e.loadgen, "open", "-addr", s.addr(), "-path", w.path,
+		"-rate", strconv.FormatFloat(w.rate, 'f', -1, 64), "-conns", strconv.Itoa(w.conns),
+		"-duration", w.duration.String()).Output()
+	os.WriteFile(raw, out, 0o644)
+	if err != nil {
+		return fmt.Errorf("loadgen open: %v", err)
+	}
+	var v struct {
+		Requests float64 `json:"requests"`
+		Errors   float64 `json:"errors"`
+		Non2xx   float64 `json:"non2xx"`
+		Late     float64 `json:"late_sends"`
+		RPS      float64 `json:"rps"`
+		Target   float64 `json:"target_rate"`
+		Latency  pct     `json:"latency"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		return fmt.Errorf("loadgen open: %v", err)
+	}
+	m := r.Metrics
+	m[result.Requests], m[result.Errors], m[result.Non2xx], m[result.RPS] = v.Requests, v.Errors, v.Non2xx, v.RPS
+	m[result.Late], m[result.TargetRate] = v.Late, v.Target
+	m[result.P50], m[result.P90], m[result.P99], m[result.P999] = v.Latency.P50, v.Latency.P90, v.Latency.P99, v.Latency.P999
+	return nil
+}
+
+func (e *env) closed(w *workload, s *server, r *result.Round, raw string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), w.duration+60*time.Second)
+	defer cancel()
+	out, err := e.client(ctx, e.loadgen, "closed", "-addr", s.addr(), "-path", w.path,
+		"-conns", strconv.Itoa(w.conns), "-duration", w.duration.String(), "-interval", w.interval.String()).Output()
+	os.WriteFile(raw, out, 0o644)
+	if err != nil {
+		return fmt.Errorf("loadgen closed: %v", err)
+	}
+	var v struct {
+		Requests  float64        `json:"requests"`
+		Errors    float64        `json:"errors"`
+		Non2xx    float64        `json:"non2xx"`
+		RPS       float64        `json:"rps"`
+		Latency   pct            `json:"latency"`
+		Intervals []result.Point `json:"intervals"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		return fmt.Errorf("loadgen closed: %v", err)
+	}
+	m := r.Metrics
+	m[result.Requests], m[result.Errors], m[result.Non2xx], m[result.RPS] = v.Requests, v.Errors, v.Non2xx, v.RPS
+	m[result.P50], m[result.P90], m[result.P99], m[result.P999] = v.Latency.P50, v.Latency.P90, v.Latency.P99, v.Latency.P999
+	r.Series = v.Intervals
+	if n := len(v.Intervals); n > 0 {
+		m[result.RPSFirst] = v.Intervals[0].RPS
+		m[result.RPSLast] = v.Intervals[n-1].RPS
+		m[result.P99First] = v.Intervals[0].P99
+		worst := 0.0
+		for _, iv := range v.Intervals {
+			worst = max(worst, iv.P99)
+		}
+		m[result.P99Worst] = worst
+		if v.Intervals[0].RPS > 0 {
+			m[result.Sustain] = v.RPS / v.Intervals[0].RPS
+		}
+	}
+	return nil
+}
+
+func (e *env) idle(w *workload, s *server, m map[string]float64, rssBeforeKB int64, raw string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := e.client(ctx, e.loadgen, "idle", "-addr", s.addr(), "-path", w.path,
+		"-conns", strconv.Itoa(w.conns), "-hold", "60s")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	os.WriteFile(raw, []byte(line), 0o644)
+	if err != nil {
+		return fmt.Errorf("loadgen idle: %v", err)
+	}
+	var ready float64
+	if _, err := fmt.Sscanf(line, "ready %g", &ready); err != nil {
+		return fmt.Errorf("loadgen idle: %q", line)
+	}
+	time.Sleep(500 * time.Millisecond) // let the server settle its per-connection state
+	tree := proc.Tree(s.cmd.Process.Pid)
+	after := proc.StatusKB(tree, "VmRSS")
+	m[result.Ready] = ready
+	m[result.Errors] = float64(w.conns) - ready
+	m[result.Non2xx] = 0
+	m["rss_after_kb"] = float64(after)
+	if ready > 0 {
+		m[result.RSSPerConn] = float64(after-rssBeforeKB) * 1024 / ready
+	}
+	// requests stays unset: 10k requests say nothing about CPU per request.
+	return nil
+}

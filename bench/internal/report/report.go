@@ -1,0 +1,356 @@
+// Package report turns a benchmark run (result.Run) into results.md, a table
+// with every peer's ratio to the baseline server, and chart.svg.
+package report
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/ringhttpd/ringhttpd/bench/internal/result"
+)
+
+// WriteAll writes results.md and chart.svg for run into dir.
+func WriteAll(run *result.Run, dir string) error {
+	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(Markdown(run)), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "chart.svg"), []byte(SVG(run)), 0o644)
+}
+
+// Baseline returns the server ratios compare with: run.Baseline when it ran,
+// otherwise nginx when it ran, otherwise "".
+func Baseline(run *result.Run) string {
+	for _, name := range []string{run.Baseline, "nginx"} {
+		for _, s := range run.Servers {
+			if s.Name == name && s.Skipped == "" {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+func ran(run *result.Run) []result.Server {
+	var out []result.Server
+	for _, s := range run.Servers {
+		if s.Skipped == "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func stat(run *result.Run, server, workload, metric string) (result.Stat, bool) {
+	c := run.Cell(server, workload)
+	if c == nil {
+		return result.Stat{}, false
+	}
+	st, ok := c.Stats[metric]
+	return st, ok && st.N > 0
+}
+
+// ratio returns server's median of metric divided by base's, or NaN.
+func ratio(run *result.Run, server, base, workload, metric string) float64 {
+	a, ok1 := stat(run, server, workload, metric)
+	b, ok2 := stat(run, base, workload, metric)
+	if !ok1 || !ok2 || b.Median == 0 {
+		return math.NaN()
+	}
+	return a.Median / b.Median
+}
+
+func num(v float64) string {
+	switch a := math.Abs(v); {
+	case math.IsNaN(v):
+		return "–"
+	case a >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case a >= 1e4:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func x(v float64) string {
+	if math.IsNaN(v) {
+		return "–"
+	}
+	return fmt.Sprintf("%.2fx", v)
+}
+
+func spread(st result.Stat) string {
+	if st.N <= 1 {
+		return num(st.Median)
+	}
+	return fmt.Sprintf("%s (%s–%s)", num(st.Median), num(st.Min), num(st.Max))
+}
+
+// Markdown renders the whole report.
+func Markdown(run *result.Run) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	base := Baseline(run)
+	p("# ringhttpd side-by-side benchmark: %s, %s\n\n", run.Date, run.Host)
+	p("Mode **%s**: %d round(s), servers interleaved in each round (order rotated per round); every figure is the median over rounds, with (min–max) where there were several. Measuring took %.0f s.\n\n", run.Mode, run.Rounds, run.Seconds)
+	if base != "" {
+		p("Ratios are **peer ÷ %s** on the same workload: for CPU/request above 1.00x means %s spends less CPU per request than the peer; for req/s below 1.00x means %s served more.\n\n", base, base, base)
+	} else {
+		p("No baseline server ran, so there are no ratios.\n\n")
+	}
+	p("Server CPU µs/request is utime+stime of all the server's processes and threads (/proc/PID/stat) over the measured window divided by answered requests; the robust figure on a shared 2-core machine, where req/s is capped by the load generator. Servers on CPU %s, load generator on CPU %s.\n\n", run.Env["server_cpus"], run.Env["client_cpus"])
+
+	if len(run.Env) > 0 {
+		p("| machine / versions | |\n|---|---|\n")
+		for _, k := range sortedKeys(run.Env) {
+			p("| %s | %s |\n", k, strings.ReplaceAll(run.Env[k], "|", "/"))
+		}
+		p("\n")
+	}
+	var skipped []result.Server
+	for _, s := range run.Servers {
+		if s.Skipped != "" {
+			skipped = append(skipped, s)
+		}
+	}
+	if len(skipped) > 0 {
+		p("**Skipped:**\n\n")
+		for _, s := range skipped {
+			p("- %s: %s\n", s.Name, s.Skipped)
+		}
+		p("\n")
+	}
+
+	servers := ran(run)
+	var loadWs []result.Workload
+	for _, w := range run.Workloads {
+		if w.Name != "idle10k" {
+			loadWs = append(loadWs, w)
+		}
+	}
+	// Key figures: CPU/req and req/s per server and workload.
+	p("## Key figures\n\nServer CPU µs per request (lower is better):\n\n")
+	keyTable(&b, run, servers, loadWs, result.CPUPerReq, base)
+	p("\nRequests per second (higher is better; the load generator shares the machine, so this is the lesser figure):\n\n")
+	keyTable(&b, run, servers, loadWs, result.RPS, base)
+	p("\n")
+
+	if t := targets(run); t != "" {
+		p("## Targets from the server issue\n\n%s\n", t)
+	}
+
+	for _, w := range run.Workloads {
+		p("## %s (`%s`)\n\n%s\n\n", w.Title, w.Name, w.Detail)
+		switch w.Name {
+		case "idle10k":
+			p("| server | conns answered | RSS growth per conn (B) | RSS with them open (MiB) | failed |\n|---|---:|---:|---:|---:|\n")
+			for _, s := range servers {
+				c := run.Cell(s.Name, w.Name)
+				if c == nil {
+					continue
+				}
+				p("| %s | %s | %s | %s | %s |\n", s.Name, num(c.Stats[result.Ready].Median), spread(c.Stats[result.RSSPerConn]),
+					num(c.Stats["rss_after_kb"].Median/1024), num(c.Stats[result.Errors].Median))
+			}
+		case "sustained":
+			p("| server | req/s first interval | req/s whole run | whole ÷ first | p99 first (µs) | worst interval p99 (µs) | CPU µs/req | p99 per interval (µs) | errors |\n|---|---:|---:|---:|---:|---:|---:|---|---:|\n")
+			for _, s := range servers {
+				c := run.Cell(s.Name, w.Name)
+				if c == nil {
+					continue
+				}
+				var series []string
+				if r := c.MedianRound(result.RPS); r != nil {
+					for _, pt := range r.Series {
+						series = append(series, num(pt.P99))
+					}
+				}
+				p("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Name, spread(c.Stats[result.RPSFirst]), spread(c.Stats[result.RPS]),
+					x(c.Stats[result.Sustain].Median), num(c.Stats[result.P99First].Median), num(c.Stats[result.P99Worst].Median),
+					spread(c.Stats[result.CPUPerReq]), strings.Join(series, " "), num(c.Stats[result.Errors].Median+c.Stats[result.Non2xx].Median))
+			}
+		case "openloop":
+			p("| server | answered req/s | p50 (µs) | p90 (µs) | p99 (µs) | p99.9 (µs) | CPU µs/req | × %s CPU | errors | late sends |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", orDash(base))
+			for _, s := range servers {
+				c := run.Cell(s.Name, w.Name)
+				if c == nil {
+					continue
+				}
+				st := c.Stats
+				p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Name, num(st[result.RPS].Median), spread(st[result.P50]), spread(st[result.P90]),
+					spread(st[result.P99]), spread(st[result.P999]), spread(st[result.CPUPerReq]), x(ratio(run, s.Name, base, w.Name, result.CPUPerReq)),
+					num(st[result.Errors].Median+st[result.Non2xx].Median), num(st[result.Late].Median))
+			}
+		default:
+			p("| server | req/s | × %[1]s req/s | CPU µs/req | × %[1]s CPU | p50 (µs) | p99 (µs) | MB/s | peak RSS (MiB) | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", orDash(base))
+			for _, s := range servers {
+				c := run.Cell(s.Name, w.Name)
+				if c == nil {
+					continue
+				}
+				st := c.Stats
+				errs := "0"
+				if e := st[result.Errors].Max + st[result.Non2xx].Max; e > 0 {
+					errs = fmt.Sprintf("%s sock / %s non-2xx (max)", num(st[result.Errors].Max), num(st[result.Non2xx].Max))
+				}
+				if len(st) == 0 {
+					errs = "failed: " + firstErr(c)
+				}
+				p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Name, spread(st[result.RPS]), x(ratio(run, s.Name, base, w.Name, result.RPS)),
+					spread(st[result.CPUPerReq]), x(ratio(run, s.Name, base, w.Name, result.CPUPerReq)), num(st[result.P50].Median), num(st[result.P99].Median),
+					num(st[result.MBps].Median), num(st[result.PeakRSS].Max/1024), errs)
+			}
+		}
+		p("\n")
+	}
+
+	if len(run.Parser) > 0 {
+		p("## Parser: the same request through three HTTP/1.1 parsers\n\n")
+		if run.ParserInput != "" {
+			p("Input: %s\n\n", run.ParserInput)
+		}
+		var ref float64
+		for _, bb := range run.Parser {
+			if strings.Contains(strings.ToLower(bb.Name), "httpcore") {
+				ref = bb.NsOp
+			}
+		}
+		p("| parser | ns/op | B/op | allocs/op | ns/op ÷ httpcore |\n|---|---:|---:|---:|---:|\n")
+		for _, bb := range run.Parser {
+			r := math.NaN()
+			if ref > 0 {
+				r = bb.NsOp / ref
+			}
+			p("| %s | %s | %.0f | %.0f | %s |\n", bb.Name, num(bb.NsOp), bb.BOp, bb.AllocsOp, x(r))
+		}
+		p("\n")
+	}
+
+	p("## Servers\n\n| server | port | command |\n|---|---:|---|\n")
+	for _, s := range run.Servers {
+		cmd := s.Command
+		if s.Skipped != "" {
+			cmd = "(skipped)"
+		}
+		p("| %s | %d | `%s` |\n", s.Name, s.Port, cmd)
+	}
+	p("\nThe floor servers (floor-*) answer every request with one constant in-memory response; they take part only in the small-file keep-alive, pipelined and Connection: close workloads.\n")
+	return b.String()
+}
+
+func firstErr(c *result.Cell) string {
+	for _, r := range c.Rounds {
+		if r.Error != "" {
+			if len(r.Error) > 120 {
+				return r.Error[:120] + "..."
+			}
+			return r.Error
+		}
+	}
+	return ""
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+func keyTable(b *strings.Builder, run *result.Run, servers []result.Server, ws []result.Workload, metric, base string) {
+	fmt.Fprintf(b, "| server |")
+	for _, w := range ws {
+		fmt.Fprintf(b, " %s |", w.Name)
+	}
+	fmt.Fprintf(b, "\n|---|")
+	for range ws {
+		fmt.Fprintf(b, "---:|")
+	}
+	fmt.Fprintf(b, "\n")
+	for _, s := range servers {
+		fmt.Fprintf(b, "| %s |", s.Name)
+		for _, w := range ws {
+			st, ok := stat(run, s.Name, w.Name, metric)
+			if !ok {
+				fmt.Fprintf(b, " |")
+				continue
+			}
+			cell := num(st.Median)
+			if base != "" && s.Name != base {
+				if r := ratio(run, s.Name, base, w.Name, metric); !math.IsNaN(r) {
+					cell += " (" + x(r) + ")"
+				}
+			}
+			fmt.Fprintf(b, " %s |", cell)
+		}
+		fmt.Fprintf(b, "\n")
+	}
+}
+
+// targets checks the server issue's goals when ringhttpd ran.
+func targets(run *result.Run) string {
+	const u, ep = "ringhttpd-uring", "ringhttpd-epoll"
+	if _, ok := stat(run, u, "ka50", result.CPUPerReq); !ok {
+		return ""
+	}
+	cpu := func(s, w string) float64 {
+		st, ok := stat(run, s, w, result.CPUPerReq)
+		if !ok {
+			return math.NaN()
+		}
+		return st.Median
+	}
+	rps := func(s, w string) float64 {
+		st, ok := stat(run, s, w, result.RPS)
+		if !ok {
+			return math.NaN()
+		}
+		return st.Median
+	}
+	var b strings.Builder
+	b.WriteString("| target | measured | limit | met |\n|---|---:|---:|---|\n")
+	row := func(name string, v, limit float64, le bool) {
+		met := "–"
+		if !math.IsNaN(v) && !math.IsNaN(limit) {
+			if (le && v <= limit) || (!le && v >= limit) {
+				met = "yes"
+			} else {
+				met = "**no**"
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, x(v), x(limit), met)
+	}
+	better := math.NaN()
+	if n, h := cpu("nginx", "ka50"), cpu("h2o", "ka50"); !math.IsNaN(n) || !math.IsNaN(h) {
+		better = math.Min(nanInf(n), nanInf(h))
+	}
+	row("uring CPU/req on keep-alive ÷ the better of nginx and h2o", cpu(u, "ka50")/better, 0.75, true)
+	row("uring CPU/req on keep-alive ÷ floor-uring", cpu(u, "ka50")/cpu("floor-uring", "ka50"), 1.15, true)
+	row("uring CPU/req pipelined ÷ h2o", cpu(u, "pipe16")/cpu("h2o", "pipe16"), 0.4, true)
+	row("uring CPU/req Connection: close ÷ h2o", cpu(u, "close")/cpu("h2o", "close"), 0.75, true)
+	row("uring req/s 1 MiB ÷ nginx", rps(u, "f1m")/rps("nginx", "f1m"), 1, false)
+	for _, w := range []string{"ka50", "pipe16", "close", "f1m"} {
+		row("epoll CPU/req "+w+" ÷ nginx", cpu(ep, w)/cpu("nginx", w), 1, true)
+	}
+	return b.String()
+}
+
+func nanInf(v float64) float64 {
+	if math.IsNaN(v) {
+		return math.Inf(1)
+	}
+	return v
+}
+
+func sortedKeys(m map[string]string) []string {
+	return slices.Sorted(maps.Keys(m))
+}

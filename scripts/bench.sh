@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# bench.sh: ringhttpd's side-by-side benchmark, from a fresh clone.
+#
+#   scripts/bench.sh --quick     development run, under 2 minutes
+#   scripts/bench.sh             full run (3 rounds; prints its duration)
+#
+# It installs what is missing (wrk, nginx-light, h2o, lighttpd, apache2-utils,
+# liburing-dev), builds ringhttpd, the bench/ Go programs and the floor servers
+# (../shared/floor, when present), creates the document root, renders the peer
+# configurations from bench/peers/, runs the parser benchmark, then hands over
+# to bench/cmd/harness, which starts every server pinned to the server CPUs,
+# drives the load from the client CPUs and writes
+# bench/results/DATE-HOST[-quick]/{results.md,results.json,chart.svg}.
+#
+# Options (each also an environment variable):
+#   --quick                   BENCH_QUICK=1
+#   --rounds N                BENCH_ROUNDS      (default 3; quick 1)
+#   --duration SECONDS        BENCH_DURATION    wrk seconds per run (default 5; quick 1)
+#   --sustained-rounds N      BENCH_SUSTAINED_ROUNDS (default 1: the run is 50 s per server)
+#   --workloads a,b,c         BENCH_WORKLOADS   subset (ka50,ka1000,pipe16,close,ka50-13b,
+#                                               f64k,f1m,f100m,idle10k,openloop,sustained)
+#   --server-cpus LIST        BENCH_SERVER_CPUS (default 0)  taskset list for the servers
+#   --client-cpus LIST        BENCH_CLIENT_CPUS (default 1)  taskset list for wrk/loadgen
+#   --out DIR                 BENCH_OUT         results directory
+#   --no-install              BENCH_NO_INSTALL=1
+# More cores: give the servers a list (e.g. --server-cpus 0-3 --client-cpus 4-7);
+# ringhttpd's --workers, nginx's worker_processes and h2o's num-threads follow
+# the number of server CPUs, wrk gets one thread per client CPU.
+# BENCH_WORK (default /tmp/ringhttpd-bench) holds binaries, configs and the
+# document root; BENCH_PORT_BASE (default 18100) the first port.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${BENCH_WORK:-/tmp/ringhttpd-bench}
+QUICK=${BENCH_QUICK:-0}
+ROUNDS=${BENCH_ROUNDS:-}
+DURATION=${BENCH_DURATION:-}
+SUST_ROUNDS=${BENCH_SUSTAINED_ROUNDS:-1}
+WORKLOADS=${BENCH_WORKLOADS:-}
+SERVER_CPUS=${BENCH_SERVER_CPUS:-0}
+CLIENT_CPUS=${BENCH_CLIENT_CPUS:-1}
+OUT=${BENCH_OUT:-}
+NO_INSTALL=${BENCH_NO_INSTALL:-0}
+PORT_BASE=${BENCH_PORT_BASE:-18100}
+FLOOR_DIR=${FLOOR_DIR:-$REPO/../shared/floor}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --duration) DURATION=$2; shift ;;
+    --sustained-rounds) SUST_ROUNDS=$2; shift ;;
+    --workloads) WORKLOADS=$2; shift ;;
+    --server-cpus) SERVER_CPUS=$2; shift ;;
+    --client-cpus) CLIENT_CPUS=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    --no-install) NO_INSTALL=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+T0=$(date +%s)
+say() { printf '%s bench: %s\n' "$(date +%T)" "$*" >&2; }
+
+# count_cpus LIST: how many CPUs a taskset list names (0-3,6 -> 5).
+count_cpus() {
+  local n=0 part a b
+  IFS=, read -ra parts <<<"$1"
+  for part in "${parts[@]}"; do
+    if [[ $part == *-* ]]; then a=${part%-*}; b=${part#*-}; n=$((n + b - a + 1)); else n=$((n + 1)); fi
+  done
+  echo "$n"
+}
+SERVER_N=$(count_cpus "$SERVER_CPUS")
+CLIENT_N=$(count_cpus "$CLIENT_CPUS")
+
+# --- everything started below dies with this script ------------------------
+HARNESS_PID=
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ -n "$HARNESS_PID" ] && kill -0 "$HARNESS_PID" 2>/dev/null; then
+    kill -TERM "$HARNESS_PID" 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$HARNESS_PID" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$HARNESS_PID" 2>/dev/null || true
+  fi
+  if [ -f "$WORK/servers.pgid" ]; then
+    while read -r g; do
+      [ -n "$g" ] || continue
+      kill -TERM -- "-$g" 2>/dev/null || true
+    done <"$WORK/servers.pgid"
+    sleep 0.5
+    while read -r g; do
+      [ -n "$g" ] || continue
+      kill -KILL -- "-$g" 2>/dev/null || true
+    done <"$WORK/servers.pgid"
+    rm -f "$WORK/servers.pgid"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- tools ------------------------------------------------------------------
+install_missing() {
+  local pkgs=()
+  command -v wrk >/dev/null || pkgs+=(wrk)
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || pkgs+=(nginx-light)
+  command -v h2o >/dev/null || pkgs+=(h2o)
+  command -v lighttpd >/dev/null || [ -x /usr/sbin/lighttpd ] || pkgs+=(lighttpd)
+  command -v ab >/dev/null || pkgs+=(apache2-utils)
+  [ -f /usr/include/liburing.h ] || pkgs+=(liburing-dev)
+  command -v taskset >/dev/null || pkgs+=(util-linux)
+  command -v gcc >/dev/null || pkgs+=(gcc)
+  [ ${#pkgs[@]} -eq 0 ] && return 0
+  say "installing ${pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${pkgs[@]}" >"$WORK/apt.log" 2>&1; then
+    apt-get update -qq -o DPkg::Lock::Timeout=300 >>"$WORK/apt.log" 2>&1
+    apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${pkgs[@]}" >>"$WORK/apt.log" 2>&1 || { say "apt-get failed, see $WORK/apt.log"; exit 1; }
+  fi
+  # The packages' init scripts may have started system instances: stop them
+  # (they would compete for the CPUs and port 80), quietly.
+  for svc in nginx h2o lighttpd; do service "$svc" stop >/dev/null 2>&1 || true; done
+}
+mkdir -p "$WORK"/{bin,conf,www,run}
+[ "$NO_INSTALL" = 1 ] || install_missing
+PATH=$PATH:/usr/sbin:/usr/local/go/bin
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+# --- builds -----------------------------------------------------------------
+BIN=$WORK/bin
+say "building bench tools"
+(cd "$REPO/bench" && go build -o "$BIN/" ./cmd/...)
+
+RINGHTTPD_SKIP=
+if (cd "$REPO" && go build -o "$BIN/ringhttpd" ./cmd/ringhttpd) >"$WORK/ringhttpd-build.log" 2>&1; then
+  say "built ringhttpd ($(cd "$REPO" && git log -1 --format=%h 2>/dev/null || echo '?'))"
+else
+  RINGHTTPD_SKIP="go build ./cmd/ringhttpd failed: $(grep -m1 -v '^#' "$WORK/ringhttpd-build.log" | cut -c1-160)"
+  say "ringhttpd skipped: $RINGHTTPD_SKIP"
+fi
+
+FLOOR_SKIP=
+if [ -f "$FLOOR_DIR/build.sh" ]; then
+  if ! sh "$FLOOR_DIR/build.sh" "$BIN/floor" >"$WORK/floor-build.log" 2>&1; then
+    FLOOR_SKIP="floor build failed: $(tail -1 "$WORK/floor-build.log" | cut -c1-160)"
+  fi
+else
+  FLOOR_SKIP="no floor servers at $FLOOR_DIR"
+fi
+[ -z "$FLOOR_SKIP" ] || say "$FLOOR_SKIP"
+
+# --- document root ------------------------------------------------------------
+WWW=$WORK/www
+mkfile() { # mkfile NAME BYTES: deterministic content of exactly BYTES
+  local f=$WWW/$1
+  if [ ! -f "$f" ] || [ "$(stat -c %s "$f")" != "$2" ]; then
+    head -c "$2" <(yes 'ringhttpd benchmark payload 0123456789abcdefghijklmnopqrstuvwxyz') >"$f"
+  fi
+}
+printf 'Hello, world\n' >"$WWW/13.txt"
+mkfile 3574.html 3574
+mkfile 64k.bin 65536
+mkfile 1m.bin 1048576
+mkfile 100m.bin 104857600
+
+# --- peer configurations ------------------------------------------------------
+P_U=$((PORT_BASE + 1)) P_E=$((PORT_BASE + 2)) P_NGINX=$((PORT_BASE + 3)) P_H2O=$((PORT_BASE + 4))
+P_LIGHTTPD=$((PORT_BASE + 5)) P_FAST=$((PORT_BASE + 6)) P_NET=$((PORT_BASE + 7))
+P_FE=$((PORT_BASE + 8)) P_FU=$((PORT_BASE + 9))
+render() { # render TEMPLATE PORT OUT
+  sed -e "s|@PORT@|$2|g" -e "s|@ROOT@|$WWW|g" -e "s|@WORK@|$WORK/run|g" -e "s|@WORKERS@|$SERVER_N|g" \
+    "$REPO/bench/peers/$1" >"$3"
+}
+render nginx.conf.tmpl "$P_NGINX" "$WORK/conf/nginx.conf"
+render h2o.conf.tmpl "$P_H2O" "$WORK/conf/h2o.conf"
+render lighttpd.conf.tmpl "$P_LIGHTTPD" "$WORK/conf/lighttpd.conf"
+mkdir -p "$WORK/run/nginx-prefix/logs"
+
+SERVERS=$WORK/servers.tsv
+{
+  printf '# NAME\tPORT\tCLASS\tCOMMAND\n'
+  for be in uring epoll; do
+    port=$P_U; [ $be = epoll ] && port=$P_E
+    if [ -n "$RINGHTTPD_SKIP" ]; then
+      printf 'ringhttpd-%s\t%s\tskip\t%s\n' $be "$port" "$RINGHTTPD_SKIP"
+    else
+      printf 'ringhttpd-%s\t%s\tfiles\t%s --root %s --listen 127.0.0.1:%s --backend %s --workers %s\n' \
+        $be "$port" "$BIN/ringhttpd" "$WWW" "$port" $be "$SERVER_N"
+    fi
+  done
+  printf 'nginx\t%s\tfiles\t%s -p %s -c %s\n' "$P_NGINX" "$(command -v nginx)" "$WORK/run/nginx-prefix" "$WORK/conf/nginx.conf"
+  printf 'h2o\t%s\tfiles\t%s -c %s\n' "$P_H2O" "$(command -v h2o)" "$WORK/conf/h2o.conf"
+  printf 'lighttpd\t%s\tfiles\t%s -D -f %s\n' "$P_LIGHTTPD" "$(command -v lighttpd)" "$WORK/conf/lighttpd.conf"
+  printf 'fasthttp\t%s\tfiles\t%s -listen 127.0.0.1:%s -root %s\n' "$P_FAST" "$BIN/fasthttpd" "$P_FAST" "$WWW"
+  printf 'net-http\t%s\tfiles\t%s -listen 127.0.0.1:%s -root %s\n' "$P_NET" "$BIN/nethttpd" "$P_NET" "$WWW"
+  if [ -n "$FLOOR_SKIP" ]; then
+    printf 'floor-epoll\t%s\tskip\t%s\n' "$P_FE" "$FLOOR_SKIP"
+    printf 'floor-uring\t%s\tskip\t%s\n' "$P_FU" "$FLOOR_SKIP"
+  else
+    printf 'floor-epoll\t%s\tconst\t%s %s 3574\n' "$P_FE" "$BIN/floor/epoll_const" "$P_FE"
+    printf 'floor-uring\t%s\tconst\t%s %s 3574\n' "$P_FU" "$BIN/floor/uring_const" "$P_FU"
+  fi
+} >"$SERVERS"
+
+# --- parser benchmark (before any server runs, on the server CPUs) ------------
+PARSE=$WORK/parse.txt
+BENCHTIME=1s COUNT=3
+[ "$QUICK" = 1 ] && BENCHTIME=100ms COUNT=1
+say "parser benchmark (-benchtime $BENCHTIME -count $COUNT)"
+if ! (cd "$REPO/bench" && taskset -c "$SERVER_CPUS" go test -run '^$' -bench . -benchmem \
+      -benchtime "$BENCHTIME" -count "$COUNT" ./parse/) >"$PARSE" 2>&1; then
+  say "parser benchmark failed (see $PARSE); continuing without it"
+fi
+
+# --- environment ---------------------------------------------------------------
+ENVF=$WORK/env.txt
+{
+  echo "kernel: $(uname -r)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(nproc) online)"
+  echo "go: $(go version | awk '{print $3}')"
+  echo "ringhttpd: $(cd "$REPO" && git log -1 --format='%h %s' 2>/dev/null | cut -c1-80)"
+  echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //')"
+  echo "h2o: $(h2o --version 2>/dev/null | head -1)"
+  echo "lighttpd: $(lighttpd -v 2>/dev/null | head -1 | cut -d' ' -f1)"
+  echo "wrk: $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
+  echo "fasthttp: $(cd "$REPO/bench" && go list -m -f '{{.Version}}' github.com/valyala/fasthttp)"
+} >"$ENVF"
+
+# --- run ---------------------------------------------------------------------------
+if [ -z "$OUT" ]; then
+  OUT=$REPO/bench/results/$(date -u +%F)-$(hostname -s)
+  [ "$QUICK" = 1 ] && OUT=$OUT-quick
+fi
+mkdir -p "$OUT"
+args=(-servers "$SERVERS" -out "$OUT" -wrk "$(command -v wrk)" -loadgen "$BIN/loadgen"
+  -pipe-lua "$REPO/scripts/bench-pipeline.lua" -server-cpus "$SERVER_CPUS" -client-cpus "$CLIENT_CPUS"
+  -wrk-threads "$CLIENT_N" -parse "$PARSE" -env "$ENVF" -pidfile "$WORK/servers.pgid"
+  -sustained-rounds "$SUST_ROUNDS")
+[ "$QUICK" = 1 ] && args+=(-quick)
+[ -n "$ROUNDS" ] && args+=(-rounds "$ROUNDS")
+[ -n "$DURATION" ] && args+=(-duration "${DURATION}s")
+[ -n "$WORKLOADS" ] && args+=(-workloads "$WORKLOADS")
+
+say "running (servers on CPU $SERVER_CPUS, load on CPU $CLIENT_CPUS)"
+"$BIN/harness" "${args[@]}" &
+HARNESS_PID=$!
+wait "$HARNESS_PID"
+HARNESS_PID=
+say "done in $(( $(date +%s) - T0 )) s: $OUT/results.md"
