@@ -2,7 +2,10 @@ module github.com/ringhttpd/ringhttpd/bench
 
 go 1.26.8
 
-require github.com/valyala/fasthttp v1.69.0
+require (
+	github.com/ringhttpd/ringhttpd v0.0.0-00010101000000-000000000000
+	github.com/valyala/fasthttp v1.69.0
+)
 
 require (
 	github.com/andybalholm/brotli v1.2.0 // indirect
