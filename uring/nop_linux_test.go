@@ -161,3 +161,35 @@ func TestSQEFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestHotPathZeroAllocs(t *testing.T) {
+	requireKernel(t, 5, 19, "provided-buffer rings")
+	r := newTestRing(t, 8, nil)
+	br := newBufRing(t, r, 2, 8, 64)
+	buf := mapped(t, 64)
+	s := new(SQE)
+	tests := []struct {
+		name string
+		fn   func()
+	}{
+		{"PrepRecvMultishot+SetBufferGroup", func() { s.PrepRecvMultishot(3, nil, 0); s.SetBufferGroup(br.Group()) }},
+		{"PrepSend", func() { s.PrepSend(3, buf, 0) }},
+		{"PrepSendZC", func() { s.PrepSendZC(3, buf, 0, 0) }},
+		{"PrepRead", func() { s.PrepRead(3, buf, 0) }},
+		{"PrepCancel64", func() { s.PrepCancel64(9, 0) }},
+		{"PrepClose", func() { s.PrepClose(3) }},
+		// Add+Advance(0): the same work as Recycle without over-filling the ring.
+		{"BufRing.Add+Advance", func() { br.Add(br.Buffer(3), 3, 0); br.Advance(0) }},
+		{"PeekCQE", func() {
+			if c := r.PeekCQE(); c != nil {
+				r.CQESeen()
+			}
+		}},
+		{"Submit(empty)", func() { r.Submit() }},
+	}
+	for _, tt := range tests {
+		if a := testing.AllocsPerRun(100, tt.fn); a != 0 {
+			t.Errorf("%s allocates %v", tt.name, a)
+		}
+	}
+}

@@ -96,6 +96,9 @@ func (s *SQE) PrepCancelAny() {
 // (IORING_OP_POLL_ADD, 5.1). res is the ready mask.
 func (s *SQE) PrepPollAdd(fd int, events uint32) {
 	s.prepRW(OpPollAdd, fd, 0, 0, 0)
+	if bigEndian {
+		events = events<<16 | events>>16 // poll32_events is word-swapped on big-endian
+	}
 	s.OpFlags = events
 }
 
@@ -126,7 +129,8 @@ func (s *SQE) PrepMsgRing(fd int, res uint32, userData uint64, flags uint32) {
 // PrepFilesUpdate prepares an update of the fixed file table from slot offset on with fds
 // (-1 empties a slot), as io_uring_prep_files_update (IORING_OP_FILES_UPDATE, 5.6). fds is read
 // when the request runs: keep it valid (not on a stack) until the CQE. res is the number of
-// slots updated.
+// slots updated. Before 5.17 (FeatLinkedFile) a request linked after this one resolves its
+// fixed file at submission, before the update ran: wait for this CQE instead of linking.
 func (s *SQE) PrepFilesUpdate(fds []int32, offset int) {
 	s.prepRW(OpFilesUpdate, -1, addrOf(unsafe.Pointer(unsafe.SliceData(fds))), uint32(len(fds)), uint64(offset))
 }

@@ -18,12 +18,20 @@ var FlagTiers = [...]uint32{
 	0,
 }
 
+// Errno returns the errno inside err (an *os.SyscallError from this package, or a CQE result
+// converted with syscall.Errno(-res)), and whether there was one.
+func Errno(err error) (syscall.Errno, bool) {
+	var errno syscall.Errno
+	ok := errors.As(err, &errno)
+	return errno, ok
+}
+
 // SetupErrorCause explains, in one line for an operator, why io_uring_setup failed with err
 // (as returned by TrySetup, NewRing or NewRingBest). It returns "" when err carries no errno
 // it knows.
 func SetupErrorCause(err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
+	errno, ok := Errno(err)
+	if !ok {
 		if errors.Is(err, errors.ErrUnsupported) {
 			return "io_uring exists only on Linux"
 		}
