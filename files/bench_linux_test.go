@@ -112,3 +112,23 @@ func BenchmarkServeHit(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkServeRevalidate measures the Op chain of a revalidation
+// (Revalidate < 0: every request), ops run with plain system calls: the cost
+// a cold or stale lookup adds, engine overhead excluded.
+func BenchmarkServeRevalidate(b *testing.B) {
+	root := b.TempDir()
+	writeFile(b, filepath.Join(root, "index.html"), strings.Repeat("<p>hello</p>\n", 40))
+	h, err := New(Config{Root: root, Revalidate: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	w := h.ForWorker(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := serve(b, w, newRequest(GET, "/index.html")); r.status != 200 {
+			b.Fatal(r.status)
+		}
+	}
+}

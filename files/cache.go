@@ -21,7 +21,8 @@ type stat struct {
 // entry is one cached answer source, keyed by a cleaned path (plus a coding
 // for a precompressed variant).
 //
-// Invariant: every field but the LRU links, checked and variants is written
+// Invariant: every field but the LRU links, cached, checked, dir, hasDir and
+// linked (which only the owning worker touches) is written
 // before the entry is inserted and never after, so a response may alias data
 // and the head bytes for as long as it likes. The descriptor (fd >= 0 for
 // files larger than the in-memory limit, -1 otherwise) is closed when refs
@@ -40,6 +41,15 @@ type entry struct {
 	st   stat
 
 	checked int64 // nanotime of the last validation
+	// dir is the stat of the file's directory taken before its siblings
+	// were probed (hasDir: taken); a quick revalidation compares it.
+	dir    stat
+	hasDir bool
+	// linked caches the variant entries of an identity entry (index
+	// enc-1), so a hit on a precompressed variant skips a map lookup;
+	// a linked entry is used only while its cached flag is set.
+	linked [2]*entry
+	cached bool
 
 	ctype   string // Content-Type value
 	etag    []byte // quoted strong ETag
@@ -92,11 +102,18 @@ func newLRU(maxEntries int, maxBytes int64) *lru {
 // get returns the entry for key and marks it most recently used.
 func (c *lru) get(key []byte) *entry {
 	e := c.m[string(key)]
-	if e != nil && e != c.head {
+	if e != nil {
+		c.touch(e)
+	}
+	return e
+}
+
+// touch marks the cached entry e most recently used.
+func (c *lru) touch(e *entry) {
+	if e != c.head {
 		c.unlink(e)
 		c.pushFront(e)
 	}
-	return e
 }
 
 // put inserts e (refs already 1: the cache's reference), replacing and
@@ -107,6 +124,7 @@ func (c *lru) put(e *entry) {
 		c.remove(old)
 	}
 	c.m[e.key] = e
+	e.cached = true
 	c.pushFront(e)
 	c.bytes += e.cost
 	for (len(c.m) > c.maxEntries || c.bytes > c.maxBytes) && c.tail != nil && c.tail != e {
@@ -127,6 +145,7 @@ func (c *lru) putCold(e *entry) {
 		c.remove(c.tail)
 	}
 	c.m[e.key] = e
+	e.cached = true
 	e.next, e.prev = nil, c.tail
 	if c.tail != nil {
 		c.tail.next = e
@@ -144,6 +163,7 @@ func (c *lru) remove(e *entry) {
 		return
 	}
 	delete(c.m, e.key)
+	e.cached = false
 	c.unlink(e)
 	c.bytes -= e.cost
 	e.Release()

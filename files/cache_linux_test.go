@@ -77,6 +77,25 @@ func testChangedWhileCached(t *testing.T) {
 		{name: "created after 404", setup: "", change: func(t *testing.T, p string) { writeFile(t, p, "born") }, status: 200, body: "born"},
 		{name: "sibling created", setup: "plain", acceptEncoding: "gzip", change: func(t *testing.T, p string) { writeFile(t, p+".gz", "GZ") }, status: 200, body: "GZ"},
 		{name: "sibling deleted", setup: "plain", acceptEncoding: "gzip", change: func(t *testing.T, p string) { os.Remove(p + ".gz") }, status: 200, body: "plain"},
+		{name: "symlink retargeted", setup: "link:a", change: func(t *testing.T, p string) { retarget(t, p, "b") }, status: 200, body: "B-content"},
+		{name: "symlink retargeted outside", setup: "link:a", change: func(t *testing.T, p string) {
+			outside := filepath.Join(t.TempDir(), "outside")
+			writeFile(t, outside, "OUTSIDE")
+			retarget(t, p, outside)
+		}, status: 404},
+		{name: "symlink retargeted to a hard link outside", setup: "link:a", change: func(t *testing.T, p string) {
+			// The same inode reached through a path outside the root. Even
+			// then the quick statx never serves anything new: linking
+			// changed the inode's ctime, so the full lookup runs and
+			// openat2 refuses the path (and had the metadata matched, the
+			// cached bytes would be that same inode's).
+			outside := filepath.Join(filepath.Dir(filepath.Dir(p)), "..", filepath.Base(filepath.Dir(filepath.Dir(p)))+"-hl")
+			if err := os.Link(filepath.Join(filepath.Dir(p), "a"), outside); err != nil {
+				t.Skip(err)
+			}
+			t.Cleanup(func() { os.Remove(outside) })
+			retarget(t, p, outside)
+		}, status: 404},
 		{name: "listing updated", listing: true, target: "/d/", setup: "x", change: func(t *testing.T, p string) {
 			writeFile(t, filepath.Join(filepath.Dir(p), "added-later.txt"), "y")
 		}, status: 200, body: "added-later.txt"},
@@ -85,7 +104,13 @@ func testChangedWhileCached(t *testing.T) {
 			root := t.TempDir()
 			os.Mkdir(filepath.Join(root, "d"), 0o755)
 			p := filepath.Join(root, "d", "f.txt")
-			if c.setup != "" {
+			if c.setup == "link:a" {
+				writeFile(t, filepath.Join(root, "d", "a"), "A-content")
+				writeFile(t, filepath.Join(root, "d", "b"), "B-content")
+				if err := os.Symlink("a", p); err != nil {
+					t.Fatal(err)
+				}
+			} else if c.setup != "" {
 				writeFile(t, p, c.setup)
 				if c.name == "sibling deleted" {
 					writeFile(t, p+".gz", "GZ")
@@ -133,6 +158,18 @@ func testChangedWhileCached(t *testing.T) {
 	}
 }
 
+// retarget points the symlink p at target.
+func retarget(t *testing.T, p, target string) {
+	t.Helper()
+	tmp := p + ".new"
+	if err := os.Symlink(target, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRevalidateUnchanged: an unchanged file keeps its entry (no re-read).
 func TestRevalidateUnchanged(t *testing.T) {
 	root := t.TempDir()
@@ -140,17 +177,27 @@ func TestRevalidateUnchanged(t *testing.T) {
 	h := newHandler(t, Config{Root: root, Revalidate: 10 * time.Millisecond})
 	w := h.ForWorker(0).(*worker)
 	r := serve(t, w, newRequest(GET, "/a.txt"))
-	if want := []httpcore.OpKind{httpcore.OpOpenat2, httpcore.OpStatx, httpcore.OpOpenat2, httpcore.OpOpenat2, httpcore.OpRead}; !equalOps(r.ops, want) {
+	// Open, statx the file, statx its directory, probe .br and .gz, read.
+	if want := []httpcore.OpKind{httpcore.OpOpenat2, httpcore.OpStatx, httpcore.OpStatx, httpcore.OpOpenat2, httpcore.OpOpenat2, httpcore.OpRead}; !equalOps(r.ops, want) {
 		t.Fatalf("cold ops %v, want %v", r.ops, want)
 	}
 	e := w.cache.m["/a.txt"]
 	time.Sleep(20 * time.Millisecond)
 	r = serve(t, w, newRequest(GET, "/a.txt"))
-	if want := []httpcore.OpKind{httpcore.OpOpenat2, httpcore.OpStatx, httpcore.OpOpenat2, httpcore.OpOpenat2}; !equalOps(r.ops, want) {
+	// Revalidation: statx of the file and of its directory; nothing opened.
+	if want := []httpcore.OpKind{httpcore.OpStatx, httpcore.OpStatx}; !equalOps(r.ops, want) {
 		t.Errorf("revalidation ops %v, want %v", r.ops, want)
 	}
 	if w.cache.m["/a.txt"] != e || string(r.body) != "same" {
 		t.Errorf("unchanged file: entry replaced or body %q", r.body)
+	}
+	// Without sibling probes a revalidation is one statx.
+	h1 := newHandler(t, Config{Root: root, Revalidate: 10 * time.Millisecond, NoPrecompressed: true})
+	w1 := h1.ForWorker(0)
+	serve(t, w1, newRequest(GET, "/a.txt"))
+	time.Sleep(20 * time.Millisecond)
+	if r := serve(t, w1, newRequest(GET, "/a.txt")); !equalOps(r.ops, []httpcore.OpKind{httpcore.OpStatx}) || string(r.body) != "same" {
+		t.Errorf("NoPrecompressed revalidation: ops %v body %q", r.ops, r.body)
 	}
 	// A negative Revalidate checks on every request.
 	h2 := newHandler(t, Config{Root: root, Revalidate: -1})

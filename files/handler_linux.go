@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -206,17 +207,18 @@ func (w *worker) lookup(key []byte, v *reqView, resp *httpcore.Response) *httpco
 	if e == nil {
 		return w.startMiss(key, 0, v, nil, resp)
 	}
-	if now := w.h.now(); !w.h.fresh(e, now) {
+	now := w.h.now()
+	if !w.h.fresh(e, now) {
 		// Later requests use e until this revalidation replaces it.
 		e.checked = now
 		return w.startMiss(key, 0, v, e, resp)
 	}
-	return w.answer(e, v, resp)
+	return w.answer(e, v, resp, now)
 }
 
 // answer fills resp from e; it returns an Op only when a precompressed
 // variant must be looked up first.
-func (w *worker) answer(e *entry, v *reqView, resp *httpcore.Response) *httpcore.Op {
+func (w *worker) answer(e *entry, v *reqView, resp *httpcore.Response, now int64) *httpcore.Op {
 	switch e.kind {
 	case kindNotFound:
 		writeError(resp, 404)
@@ -238,13 +240,19 @@ func (w *worker) answer(e *entry, v *reqView, resp *httpcore.Response) *httpcore
 	case kindFile:
 		if e.variants != 0 && !v.noEnc && len(v.ae) > 0 {
 			if enc := pickEncoding(v.ae, e.variants); enc != 0 {
-				w.vkey = append(append(w.vkey[:0], e.key...), 0, enc)
-				ve := w.cache.get(w.vkey)
-				if ve == nil {
-					return w.startMiss(w.vkey, enc, v, nil, resp)
+				ve := e.linked[enc-1]
+				if ve != nil && ve.cached {
+					w.cache.touch(ve)
+				} else {
+					w.vkey = append(append(w.vkey[:0], e.key...), 0, enc)
+					if ve = w.cache.get(w.vkey); ve == nil {
+						return w.startMiss(w.vkey, enc, v, nil, resp)
+					}
+					e.linked[enc-1] = ve
 				}
-				if now := w.h.now(); !w.h.fresh(ve, now) {
+				if !w.h.fresh(ve, now) {
 					ve.checked = now
+					w.vkey = append(append(w.vkey[:0], e.key...), 0, enc)
 					return w.startMiss(w.vkey, enc, v, ve, resp)
 				}
 				if ve.kind == kindFile {
@@ -428,6 +436,8 @@ type miss struct {
 	st       stat
 	stx      unix.Statx_t
 	variants uint8
+	dir      stat // the directory's, before the probes
+	hasDir   bool
 	retries  int
 	buf      []byte // a small file's content being read
 	listing  []byte
@@ -463,6 +473,9 @@ func (w *worker) startMiss(key []byte, enc uint8, v *reqView, old *entry, resp *
 		rel += encodingSuffix(enc)
 	}
 	m.relz = append([]byte(rel), 0)
+	if old != nil && old.kind == kindFile {
+		return m.quickStat()
+	}
 	return m.openFile()
 }
 
@@ -577,6 +590,18 @@ func (m *miss) afterOpen(op *httpcore.Op, resp *httpcore.Response) *httpcore.Op 
 	}
 }
 
+// statOf extracts what the cache keeps of a statx result.
+func statOf(x *unix.Statx_t) stat {
+	return stat{
+		dev:   uint64(x.Dev_major)<<32 | uint64(x.Dev_minor),
+		ino:   x.Ino,
+		size:  int64(x.Size),
+		mtime: x.Mtime.Sec*1e9 + int64(x.Mtime.Nsec),
+		ctime: x.Ctime.Sec*1e9 + int64(x.Ctime.Nsec),
+		mode:  uint32(x.Mode),
+	}
+}
+
 // emptyPath is the NUL-terminated empty path of a statx on a descriptor.
 var emptyPath = []byte{0}
 
@@ -587,14 +612,7 @@ func (m *miss) afterStatx(op *httpcore.Op, resp *httpcore.Response) *httpcore.Op
 		return m.fail(500, resp)
 	}
 	x := &m.stx
-	m.st = stat{
-		dev:   uint64(x.Dev_major)<<32 | uint64(x.Dev_minor),
-		ino:   x.Ino,
-		size:  int64(x.Size),
-		mtime: x.Mtime.Sec*1e9 + int64(x.Mtime.Nsec),
-		ctime: x.Ctime.Sec*1e9 + int64(x.Ctime.Nsec),
-		mode:  uint32(x.Mode),
-	}
+	m.st = statOf(x)
 	switch m.st.mode & unix.S_IFMT {
 	case unix.S_IFREG:
 	case unix.S_IFDIR:
@@ -607,7 +625,7 @@ func (m *miss) afterStatx(op *httpcore.Op, resp *httpcore.Response) *httpcore.Op
 		}
 		e := &entry{key: m.key, kind: kindDir, fd: -1, checked: m.w.h.now()}
 		m.insert(e)
-		return m.w.answer(e, &m.view, resp)
+		return m.w.answer(e, &m.view, resp, m.w.h.now())
 	default: // FIFO, device, socket: never opened for reading
 		m.closeFd()
 		if m.enc != 0 {
@@ -622,13 +640,95 @@ func (m *miss) afterStatx(op *httpcore.Op, resp *httpcore.Response) *httpcore.Op
 		return m.fail(500, resp)
 	}
 	m.variants = 0
+	if !m.probes() {
+		return m.afterProbes(resp)
+	}
+	// The directory's identity and times, taken before the probes: a
+	// sibling created or removed later changes them, which is how a quick
+	// revalidation notices it (see quickStat).
+	return m.statx(m.dirOf(), m.afterDirStatx)
+}
+
+// probes reports whether this lookup looks for precompressed siblings.
+func (m *miss) probes() bool {
+	return m.enc == 0 && !m.w.h.cfg.NoPrecompressed && !hasCodingSuffix(m.fileRel)
+}
+
+// dirOf returns the NUL-terminated directory of fileRel, relative to root.
+func (m *miss) dirOf() []byte {
+	i := strings.LastIndexByte(m.fileRel, '/')
+	if i < 0 {
+		return []byte(".\x00")
+	}
+	return append([]byte(m.fileRel[:i]), 0)
+}
+
+// statx returns an OpStatx of path (NUL-terminated, relative to the root,
+// symlinks followed) into m.stx. It holds no descriptor: it only compares
+// metadata with what an openat2 beneath the root found before; it never
+// decides what is served.
+func (m *miss) statx(path []byte, then func(*httpcore.Op, *httpcore.Response) *httpcore.Op) *httpcore.Op {
+	return &httpcore.Op{
+		Kind: httpcore.OpStatx, Fd: int32(m.w.h.rootFd), Path: path,
+		Flags: statxMask,
+		Buf:   unsafe.Slice((*byte)(unsafe.Pointer(&m.stx)), unsafe.Sizeof(m.stx)),
+		Then:  then, Abandon: m.abandon,
+	}
+}
+
+func (m *miss) afterDirStatx(op *httpcore.Op, resp *httpcore.Response) *httpcore.Op {
+	defer m.lock()()
+	if op.Res == 0 {
+		m.dir, m.hasDir = statOf(&m.stx), true
+	}
 	return m.probeNext(0, resp)
+}
+
+// quickStat starts the revalidation of a file entry: a statx of its path,
+// and of its directory when it may have siblings. When both match the entry
+// it is kept: no descriptor is opened. Otherwise the full lookup runs.
+func (m *miss) quickStat() *httpcore.Op {
+	return m.statx(m.relz, m.afterQuickStat)
+}
+
+func (m *miss) afterQuickStat(op *httpcore.Op, resp *httpcore.Response) *httpcore.Op {
+	defer m.lock()()
+	o := m.old
+	if op.Res != 0 || statOf(&m.stx) != o.st {
+		return m.openFile()
+	}
+	if !m.probes() {
+		return m.keepOld(resp)
+	}
+	if !o.hasDir {
+		return m.openFile()
+	}
+	return m.statx(m.dirOf(), m.afterQuickDir)
+}
+
+func (m *miss) afterQuickDir(op *httpcore.Op, resp *httpcore.Response) *httpcore.Op {
+	defer m.lock()()
+	if op.Res != 0 || statOf(&m.stx) != m.old.dir {
+		return m.openFile()
+	}
+	return m.keepOld(resp)
+}
+
+// keepOld answers from the revalidated entry when it is still cached, and
+// looks the file up again otherwise.
+func (m *miss) keepOld(resp *httpcore.Response) *httpcore.Op {
+	w := m.w
+	if o := m.old; w.cache.m[m.key] == o {
+		o.checked = w.h.now()
+		return w.answer(o, &m.view, resp, w.h.now())
+	}
+	return m.openFile()
 }
 
 // probeNext looks for the precompressed sibling after coding prev (0: start),
 // then continues with afterProbes.
 func (m *miss) probeNext(prev uint8, resp *httpcore.Response) *httpcore.Op {
-	if m.enc == 0 && !m.w.h.cfg.NoPrecompressed && !hasCodingSuffix(m.fileRel) {
+	if m.probes() {
 		var next uint8
 		switch prev {
 		case 0:
@@ -669,7 +769,8 @@ func (m *miss) afterProbes(resp *httpcore.Response) *httpcore.Op {
 		w.cache.m[m.key] == o {
 		m.closeFd()
 		o.checked = w.h.now()
-		return w.answer(o, &m.view, resp)
+		o.dir, o.hasDir = m.dir, m.hasDir
+		return w.answer(o, &m.view, resp, w.h.now())
 	}
 	if m.st.size > w.h.cfg.MaxCachedFile {
 		fd := m.fd
@@ -724,6 +825,7 @@ func (m *miss) finish(fd int, data []byte, resp *httpcore.Response) *httpcore.Op
 	e := &entry{
 		key: m.key, kind: kindFile, enc: m.enc, variants: m.variants,
 		fd: fd, st: m.st, checked: h.now(), data: data, closeFd: closeFd,
+		dir: m.dir, hasDir: m.hasDir,
 		ctype:   contentType(h.mime, []byte(typeName)),
 		lastMod: m.st.mtime / 1e9,
 	}
@@ -734,7 +836,7 @@ func (m *miss) finish(fd int, data []byte, resp *httpcore.Response) *httpcore.Op
 	e.buildHeads(h.cfg.CacheControl)
 	e.refs.Store(1)
 	m.insert(e)
-	return m.w.answer(e, &m.view, resp)
+	return m.w.answer(e, &m.view, resp, m.w.h.now())
 }
 
 func closeFd(fd int) { unix.Close(fd) }
@@ -858,5 +960,5 @@ func (m *miss) afterListing(op *httpcore.Op, resp *httpcore.Response) *httpcore.
 	h = append(h, "\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\n"...)
 	e := &entry{key: m.key, kind: kindListing, fd: -1, checked: m.w.h.now(), data: m.listing, head200: h}
 	m.insert(e)
-	return m.w.answer(e, &m.view, resp)
+	return m.w.answer(e, &m.view, resp, m.w.h.now())
 }
