@@ -112,22 +112,31 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg unsafe.Pointer, ar
 // overflow list (or SetupTaskrunFlag says task work is pending) it also flushes them to the
 // CQ. It makes no syscall when there is nothing to do. With SetupDeferTaskrun use
 // SubmitAndGetEvents or a wait instead: only those run the deferred completions.
+//
+// With SetupSQPoll the kernel thread picks the SQEs up by itself: Submit enters only to wake
+// it (IORING_SQ_NEED_WAKEUP) and returns the number of SQEs it has not consumed yet.
+//
+// EAGAIN or EBUSY mean the kernel cannot take more now (old kernels refuse submissions while
+// completions overflow): reap the CQ and submit again.
 func (r *Ring) Submit() (int, error) {
 	toSubmit := r.flushSQ()
-	var flags uint32
-	if r.params.Flags&SetupSQPoll != 0 {
-		if r.sqFlags()&SQNeedWakeup == 0 && !r.cqNeedsFlush() {
-			return int(toSubmit), nil
-		}
-		flags |= EnterSQWakeup
-	}
+	flags := r.sqpollFlags()
 	if r.cqNeedsFlush() {
 		flags |= EnterGetEvents
 	}
-	if toSubmit == 0 && flags == 0 {
-		return 0, nil
+	if flags == 0 && (toSubmit == 0 || r.params.Flags&SetupSQPoll != 0) {
+		return int(toSubmit), nil
 	}
 	return r.enter(toSubmit, 0, flags, nil, 0, false)
+}
+
+// sqpollFlags returns EnterSQWakeup when the ring's SQPOLL thread sleeps and must be woken
+// to see new SQEs.
+func (r *Ring) sqpollFlags() uint32 {
+	if r.params.Flags&SetupSQPoll != 0 && r.sqFlags()&SQNeedWakeup != 0 {
+		return EnterSQWakeup
+	}
+	return 0
 }
 
 // SubmitAndGetEvents submits the queued SQEs and enters with GETEVENTS and min_complete 0:
@@ -136,7 +145,7 @@ func (r *Ring) Submit() (int, error) {
 // one io_uring_enter. This is the cheap per-turn call of an event loop that must not block.
 func (r *Ring) SubmitAndGetEvents() (int, error) {
 	toSubmit := r.flushSQ()
-	return r.enter(toSubmit, 0, EnterGetEvents, nil, 0, false)
+	return r.enter(toSubmit, 0, EnterGetEvents|r.sqpollFlags(), nil, 0, false)
 }
 
 // SubmitAndWait submits the queued SQEs and sleeps until at least waitNr completions are in
@@ -148,7 +157,7 @@ func (r *Ring) SubmitAndWait(waitNr uint32) (int, error) {
 		return r.Submit()
 	}
 	toSubmit := r.flushSQ()
-	return r.enter(toSubmit, waitNr, EnterGetEvents, nil, 0, true)
+	return r.enter(toSubmit, waitNr, EnterGetEvents|r.sqpollFlags(), nil, 0, true)
 }
 
 // SubmitAndWaitTimeout is SubmitAndWait bounded by timeout, through IORING_ENTER_EXT_ARG
@@ -176,7 +185,11 @@ func (r *Ring) waitTimeout(submit bool, waitNr uint32, timeout time.Duration) (i
 		}
 		r.ts = Timespec{Sec: int64(timeout / time.Second), Nsec: int64(timeout % time.Second)}
 		r.arg = getEventsArg{ts: uint64(uintptr(unsafe.Pointer(&r.ts)))}
-		n, err := r.enter(toSubmit, waitNr, EnterGetEvents|EnterExtArg, unsafe.Pointer(&r.arg), unsafe.Sizeof(r.arg), true)
+		flags := EnterGetEvents | EnterExtArg
+		if submit {
+			flags |= r.sqpollFlags()
+		}
+		n, err := r.enter(toSubmit, waitNr, flags, unsafe.Pointer(&r.arg), unsafe.Sizeof(r.arg), true)
 		if err != nil || n > 0 || r.CQReady() >= waitNr {
 			return n, err
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -236,5 +237,39 @@ func TestCloseIdempotent(t *testing.T) {
 	}
 	if _, err := r.SubmitAndGetEvents(); !errors.Is(err, ErrClosed) {
 		t.Fatalf("enter after Close: %v", err)
+	}
+}
+
+func TestSQPoll(t *testing.T) {
+	requireKernel(t, 5, 11, "unprivileged SQPOLL")
+	r := newTestRing(t, 8, &Params{Flags: SetupSQPoll, SQThreadIdle: 1}) // idle after 1 ms
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 4; i++ {
+			s := mustSQE(t, r)
+			s.PrepNop()
+			s.SetData(uint64(round*10 + i))
+		}
+		// Submit alone must get them to the sleeping SQ thread (IORING_ENTER_SQ_WAKEUP);
+		// the waits below submit nothing.
+		if _, err := r.Submit(); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 4; i++ {
+			c, err := r.WaitCQETimeout(waitLimit)
+			if err != nil {
+				t.Fatalf("round %d: CQE %d: %v (sq flags %#x)", round, i, err, r.sqFlags())
+			}
+			if c.Res != 0 || c.UserData/10 != uint64(round) {
+				t.Fatalf("round %d: CQE %+v", round, *c)
+			}
+			r.CQESeen()
+		}
+		// Let the SQ thread fall asleep, so the next round's Submit has to wake it.
+		for deadline := time.Now().Add(time.Second); r.sqFlags()&SQNeedWakeup == 0; {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: SQ thread never went to sleep (sq flags %#x)", round, r.sqFlags())
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 }
