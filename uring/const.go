@@ -160,7 +160,7 @@ const (
 	FeatRegRegRing     uint32 = 1 << 13 // io_uring_register takes a registered ring fd (6.3)
 	FeatRecvSendBundle uint32 = 1 << 14 // send/recv bundles (6.10)
 	FeatMinTimeout     uint32 = 1 << 15 // min wait timeout (6.12)
-	FeatRWAttr         uint32 = 1 << 16 // read/write attributes (6.13)
+	FeatRWAttr         uint32 = 1 << 16 // read/write attributes (6.14)
 	FeatNoIOWait       uint32 = 1 << 17 // waits need not count as iowait (6.15)
 )
 

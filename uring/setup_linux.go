@@ -294,7 +294,7 @@ func (r *Ring) Features() uint32 { return r.params.Features }
 // Params returns the parameters the kernel wrote back at setup.
 func (r *Ring) Params() Params { return r.params }
 
-// SQEntries and CQEntries return the real ring sizes.
+// SQEntries returns the number of SQ slots (the real size, a power of two).
 func (r *Ring) SQEntries() uint32 { return r.sq.entries }
 
 // CQEntries returns the number of CQ slots.
