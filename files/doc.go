@@ -22,15 +22,28 @@
 // Serve never makes a system call on a cache hit: the answer is the entry's
 // prebuilt head appended to resp.Head plus its bytes (files up to
 // Config.MaxCachedFile) or its refcounted descriptor (larger files, as a
-// httpcore.FileRef). A miss, or a hit on an entry older than
-// Config.Revalidate, returns an httpcore.Op chain the engine runs off its
-// loop: OpOpenat2 of the file, OpStatx of the descriptor, two OpOpenat2
-// O_PATH probes for the ".br" and ".gz" siblings, and OpRead of a small file;
-// a directory listing is an OpFunc (getdents has no ring op). Revalidation is
-// the same chain: when the inode, size, times and siblings are unchanged the
-// old entry is kept, otherwise the new one replaces it (a deleted file
-// becomes a cached 404). An entry being revalidated keeps serving other
-// requests until the chain completes.
+// httpcore.FileRef).
+//
+// A miss returns an httpcore.Op chain the engine runs off its loop:
+// OpOpenat2 of the file (O_NONBLOCK, so a FIFO cannot hang it; the flag is
+// cleared on the regular file), OpStatx of the descriptor, OpStatx of its
+// directory and two OpOpenat2 O_PATH probes for the ".br" and ".gz"
+// siblings, then OpRead of a small file (continued if short); a directory
+// listing is an OpFunc (getdents has no ring op). A miss copies what it needs
+// of the request, whose memory is gone when Serve returns. Abandon closes
+// whatever descriptor the chain holds.
+//
+// An entry older than Config.Revalidate is revalidated by the request that
+// finds it stale (other requests keep using it meanwhile): a file entry by an
+// OpStatx of its path from the root and, when it may have siblings, of its
+// directory (whose times change when a sibling appears or goes). That statx
+// follows symlinks without RESOLVE_BENEATH, which is safe because it decides
+// nothing about what is served: when the device, inode, size, mtime and ctime
+// (and the directory's) all match, the cached bytes are those of the very
+// inode openat2 found beneath the root; any difference, or an error, runs the
+// full chain above, whose openat2 decides. A replaced, truncated or deleted
+// file therefore shows up after at most one interval (a deleted one becomes a
+// cached 404); other entries (redirects, listings, 404s) rerun the full chain.
 //
 // # Sharing between workers
 //
