@@ -90,6 +90,9 @@ func checkRequest(t *testing.T, req *Request, buf []byte, n int) {
 			t.Fatalf("untrimmed value %q", v)
 		}
 	}
+	if int64(n) > (Limits{}).MaxRequestBytes() {
+		t.Fatalf("request of %d bytes, over MaxRequestBytes", n)
+	}
 	if len(req.Headers) > DefaultMaxHeaders {
 		t.Fatalf("%d fields", len(req.Headers))
 	}
@@ -216,7 +219,17 @@ func refDechunk(b []byte, maxBody int) (body []byte, n int, status int) {
 		rest = rest[i+1:]
 		return l, 0
 	}
+	maxFraming := maxBody/8 + 16<<10
 	for {
+		lineStart := len(b) - len(rest)
+		framed := lineStart - len(body) // framing before this line
+		i := bytes.IndexByte(rest, '\n')
+		switch {
+		case i < 0 && len(rest) > maxChunkLine, i > maxChunkLine:
+			return nil, 0, 400
+		case i < 0 && framed+len(rest) > maxFraming, i >= 0 && framed+i+1 > maxFraming:
+			return nil, 0, 413
+		}
 		l, st := line(maxChunkLine, maxChunkLine, 400)
 		if st != 0 {
 			return nil, 0, st

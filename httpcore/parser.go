@@ -2,16 +2,19 @@ package httpcore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"strconv"
 )
 
-// Limits bounds what a Parser accepts. A zero field takes its default.
+// Limits bounds what a Parser accepts. A zero (or negative) field takes its
+// default; MaxRequestLine and MaxHeaderBytes are capped at 256 MiB.
 type Limits struct {
 	MaxRequestLine int   // request line without its CRLF; default 8 KiB; over it: 414
 	MaxHeaderBytes int   // whole header section, blank line included; default 16 KiB; over it: 431
 	MaxHeaders     int   // field lines; default 100; over it: 431
-	MaxBody        int64 // body after de-chunking; default 1 MiB; over it: 413
+	MaxBody        int64 // body after de-chunking; default 1 MiB; over it: 413 (and
+	// a chunked body's framing is bounded by MaxBody/8 + 16 KiB, also 413)
 }
 
 // The default limits (nginx's and h2o's order of magnitude).
@@ -53,7 +56,28 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxBody <= 0 {
 		l.MaxBody = DefaultMaxBody
 	}
+	// Offsets into the head are int32: keep the head well inside that.
+	const maxHead = 1 << 28
+	l.MaxRequestLine = min(l.MaxRequestLine, maxHead)
+	l.MaxHeaderBytes = min(l.MaxHeaderBytes, maxHead)
 	return l
+}
+
+// maxFraming bounds the chunk framing of one body (size lines, extensions,
+// CRLFs): an eighth of MaxBody plus 16 KiB. Framing stays in the caller's
+// buffer until the request is complete, so it must be bounded like the data.
+func (l Limits) maxFraming() int64 {
+	return l.MaxBody/8 + 16<<10
+}
+
+// MaxRequestBytes returns the most bytes one request can span in Parse's buf:
+// leading blank lines, request line, header section, body, and for a chunked
+// body its framing and trailer section. A caller whose buffer can grow to
+// this size never has to refuse a request Parse would accept.
+func (l Limits) MaxRequestBytes() int64 {
+	l = l.withDefaults()
+	head := 2*int64(l.MaxRequestLine) + 2 + int64(l.MaxHeaderBytes)
+	return head + l.MaxBody + l.maxFraming() + int64(l.MaxHeaderBytes)
 }
 
 // ErrNeedMore is returned by Parse when buf holds only part of a request.
@@ -73,34 +97,35 @@ func (e *Error) Error() string {
 
 // The errors Parse returns. They are shared values: never modify them.
 var (
-	errBadRequestLine = &Error{400, "malformed request line"}
-	errBadMethod      = &Error{400, "malformed method"}
-	errBadTarget      = &Error{400, "malformed request target"}
-	errFragment       = &Error{400, "fragment in request target"}
-	errBadVersion     = &Error{400, "malformed HTTP version"}
-	errVersion        = &Error{505, "HTTP version not supported"}
-	errLineTooLong    = &Error{414, "request line too long"}
-	errHeaderTooLarge = &Error{431, "header section too large"}
-	errTooManyHeaders = &Error{431, "too many header fields"}
-	errObsFold        = &Error{400, "obsolete line folding"}
-	errBadFieldName   = &Error{400, "malformed field name"}
-	errBadFieldValue  = &Error{400, "invalid byte in field value"}
-	errBareCR         = &Error{400, "bare CR"}
-	errNoHost         = &Error{400, "missing Host"}
-	errManyHosts      = &Error{400, "several Host fields"}
-	errBadHost        = &Error{400, "invalid Host"}
-	errBadCL          = &Error{400, "invalid Content-Length"}
-	errManyCL         = &Error{400, "conflicting Content-Length fields"}
-	errTEAndCL        = &Error{400, "Transfer-Encoding with Content-Length"}
-	errTEHTTP10       = &Error{400, "Transfer-Encoding in HTTP/1.0"}
-	errBadTE          = &Error{400, "chunked is not the final transfer coding"}
-	errUnknownTE      = &Error{501, "unknown transfer coding"}
-	errBodyTooLarge   = &Error{413, "body too large"}
-	errBadChunkSize   = &Error{400, "invalid chunk size"}
-	errBadChunkExt    = &Error{400, "invalid chunk extension"}
-	errChunkLF        = &Error{400, "chunk framing without CRLF"}
-	errBadTrailer     = &Error{400, "invalid trailer field"}
-	errTrailerTooBig  = &Error{431, "trailer section too large"}
+	errBadRequestLine  = &Error{400, "malformed request line"}
+	errBadMethod       = &Error{400, "malformed method"}
+	errBadTarget       = &Error{400, "malformed request target"}
+	errFragment        = &Error{400, "fragment in request target"}
+	errBadVersion      = &Error{400, "malformed HTTP version"}
+	errVersion         = &Error{505, "HTTP version not supported"}
+	errLineTooLong     = &Error{414, "request line too long"}
+	errHeaderTooLarge  = &Error{431, "header section too large"}
+	errTooManyHeaders  = &Error{431, "too many header fields"}
+	errObsFold         = &Error{400, "obsolete line folding"}
+	errBadFieldName    = &Error{400, "malformed field name"}
+	errBadFieldValue   = &Error{400, "invalid byte in field value"}
+	errBareCR          = &Error{400, "bare CR"}
+	errNoHost          = &Error{400, "missing Host"}
+	errManyHosts       = &Error{400, "several Host fields"}
+	errBadHost         = &Error{400, "invalid Host"}
+	errBadCL           = &Error{400, "invalid Content-Length"}
+	errManyCL          = &Error{400, "conflicting Content-Length fields"}
+	errTEAndCL         = &Error{400, "Transfer-Encoding with Content-Length"}
+	errTEHTTP10        = &Error{400, "Transfer-Encoding in HTTP/1.0"}
+	errBadTE           = &Error{400, "chunked is not the final transfer coding"}
+	errUnknownTE       = &Error{501, "unknown transfer coding"}
+	errBodyTooLarge    = &Error{413, "body too large"}
+	errFramingTooLarge = &Error{413, "chunked framing too large"}
+	errBadChunkSize    = &Error{400, "invalid chunk size"}
+	errBadChunkExt     = &Error{400, "invalid chunk extension"}
+	errChunkLF         = &Error{400, "chunk framing without CRLF"}
+	errBadTrailer      = &Error{400, "invalid trailer field"}
+	errTrailerTooBig   = &Error{431, "trailer section too large"}
 )
 
 // Parser states.
@@ -338,11 +363,19 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 				if len(buf)-p.line > maxChunkLine {
 					return p.fail(errBadChunkExt)
 				}
+				if int64(len(buf)-p.hend-len(p.scratch)) > p.lim.maxFraming() {
+					return p.fail(errFramingTooLarge)
+				}
 				return 0, ErrNeedMore
 			}
 			e := p.scan + i
 			if e-p.line > maxChunkLine {
 				return p.fail(errBadChunkExt)
+			}
+			// Everything between the head and this line's end that is not
+			// data is framing; it stays in buf, so it is bounded too.
+			if int64(e+1-p.hend-len(p.scratch)) > p.lim.maxFraming() {
+				return p.fail(errFramingTooLarge)
 			}
 			if e == p.line || buf[e-1] != '\r' {
 				return p.fail(errChunkLF)
@@ -554,9 +587,10 @@ func splitField(buf []byte, s, e int) (ne, vs, ve int, err *Error) {
 		i++
 	}
 	vs = i
-	// Unrolled by 4: field values are the bulk of a request head.
-	for i+4 <= e && valueChar[buf[i]] && valueChar[buf[i+1]] && valueChar[buf[i+2]] && valueChar[buf[i+3]] {
-		i += 4
+	// Field values are the bulk of a request head: check 8 bytes at a time
+	// while they are all plain (no CTL, no DEL; HTAB takes the slow path).
+	for i+8 <= e && plain8(binary.LittleEndian.Uint64(buf[i:])) {
+		i += 8
 	}
 	for i < e && valueChar[buf[i]] {
 		i++
@@ -830,9 +864,15 @@ var slashPath = []byte("/")
 // done fills req with the request that ends at buf[n] and readies p for the
 // next one.
 func (p *Parser) done(buf []byte, req *Request, n int, full bool) (int, error) {
-	hdrs := req.Headers[:0]
-	for _, f := range p.fields {
-		hdrs = append(hdrs, Header{Name: buf[f.ns:f.ne:f.ne], Value: buf[f.vs:f.ve:f.ve]})
+	hdrs := req.Headers
+	if cap(hdrs) < len(p.fields) {
+		hdrs = make([]Header, len(p.fields), len(p.fields)+len(p.fields)/2)
+	}
+	hdrs = hdrs[:len(p.fields)]
+	for i, f := range p.fields {
+		h := &hdrs[i]
+		h.Name = buf[f.ns:f.ne:f.ne]
+		h.Value = buf[f.vs:f.ve:f.ve]
 	}
 	*req = Request{
 		Method:     p.method,
@@ -900,6 +940,22 @@ func (p *Parser) done(buf []byte, req *Request, n int, full bool) (int, error) {
 	}
 	p.next()
 	return n, nil
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plain8 reports whether each of the 8 bytes in x is at least 0x20 and not
+// 0x7F (DEL): a visible ASCII byte, SP or obs-text. The two terms are the
+// exact word tests "some byte < 0x20" and "some byte == 0x7F" (Hacker's
+// Delight 6-1; x-n*lsb borrows only through a byte that is already < n).
+func plain8(x uint64) bool {
+	ctl := (x - 0x20*lsb) &^ x & msb
+	y := x ^ 0x7f*lsb
+	del := (y - lsb) &^ y & msb
+	return ctl|del == 0
 }
 
 // lookupMethod maps a method name to its Method (case-sensitive, RFC 9110 §9.1).

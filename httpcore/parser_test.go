@@ -2,8 +2,10 @@ package httpcore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand"
 	"strings"
 	"testing"
 )
@@ -176,6 +178,8 @@ var parseCases = []parseCase{
 	{name: "bare CR ends value", raw: "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\r\n\r\n", status: 400},
 	{name: "bare CR in name", raw: "GET / HTTP/1.1\r\nHost: a\r\nX\r: b\r\n\r\n", status: 400},
 	{name: "bare CR line", raw: "GET / HTTP/1.1\r\nHost: a\r\n\r\r\n", status: 400},
+	{name: "LF in value", raw: "GET / HTTP/1.1\r\nHost: a\r\nX: b\nc d\r\n\r\n", status: 400},
+	{name: "NUL in name", raw: "GET / HTTP/1.1\r\nHost: a\r\nX\x00: b\r\n\r\n", status: 400},
 	{name: "NUL in value", raw: "GET / HTTP/1.1\r\nHost: a\r\nX: b\x00c\r\n\r\n", status: 400},
 	{name: "ctl in value", raw: "GET / HTTP/1.1\r\nHost: a\r\nX: b\x01c\r\n\r\n", status: 400},
 	{name: "DEL in value", raw: "GET / HTTP/1.1\r\nHost: a\r\nX: b\x7fc\r\n\r\n", status: 400},
@@ -253,6 +257,9 @@ var parseCases = []parseCase{
 	{name: "chunk size overflow", raw: post(chunked, "10000000000000000\r\nx\r\n0\r\n\r\n"), status: 400},
 	{name: "chunk size over limit", raw: post(chunked, "100001\r\n"), status: 413},
 	{name: "chunks add up over limit", raw: post(chunked, "6\r\nhello!\r\n6\r\nhello!\r\n"), limits: Limits{MaxBody: 10}, status: 413},
+	{name: "chunk framing over limit", raw: post(chunked, strings.Repeat("1;"+strings.Repeat("e", 2000)+"\r\nx\r\n", 10)), limits: Limits{MaxBody: 100}, status: 413},
+	{name: "chunk framing at limit", raw: post(chunked, strings.Repeat("1;"+strings.Repeat("e", 2041)+"\r\nx\r\n", 8)+"0\r\n\r\n"), limits: Limits{MaxBody: 16},
+		want: &summary{Method: MethodPost, Path: "/up", Query: "<nil>", Host: "example.com", Minor: 1, Keep: true, Body: "xxxxxxxx", Chunked: true, CL: 8, NHeaders: 2}},
 	{name: "chunk size bare LF", raw: post(chunked, "1\nx\r\n0\r\n\r\n"), status: 400},
 	{name: "chunk data bare LF", raw: post(chunked, "1\r\nx\n0\r\n\r\n"), status: 400},
 	{name: "chunk data too long", raw: post(chunked, "1\r\nxy\r\n0\r\n\r\n"), status: 400},
@@ -328,6 +335,13 @@ func (c *parseCase) check(t *testing.T, how string, n int, err error, req *Reque
 		var e *Error
 		if !errors.As(err, &e) || e.Status != c.status {
 			t.Fatalf("%s: got (%d, %v), want status %d", how, n, err, c.status)
+		}
+		// HTTP.md: a rejected request is answered with Connection: close.
+		var resp Response
+		WriteError(&resp, e.Status)
+		resp.Finish(nil, nil)
+		if !resp.Close || !bytes.Contains(resp.Head, []byte("\r\nConnection: close\r\n")) {
+			t.Fatalf("%s: the answer to %d does not close: %q", how, e.Status, resp.Head)
 		}
 		return
 	}
@@ -521,5 +535,39 @@ func TestParseLimitsDefault(t *testing.T) {
 func TestErrorString(t *testing.T) {
 	if got := errLineTooLong.Error(); got != "httpcore: 414 request line too long" {
 		t.Fatalf("Error() = %q", got)
+	}
+}
+
+// TestPlain8 compares the word-at-a-time check with the byte table on every
+// byte value in every position, and on random words.
+func TestPlain8(t *testing.T) {
+	check := func(w [8]byte) {
+		want := true
+		for _, c := range w {
+			if !valueChar[c] || c == '\t' {
+				want = false
+			}
+		}
+		if got := plain8(binary.LittleEndian.Uint64(w[:])); got != want {
+			t.Fatalf("plain8(%q) = %v, want %v", w, got, want)
+		}
+	}
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			for _, fill := range []byte{'a', 0x20, 0x21, 0x80, 0xff, 0x7e} {
+				var w [8]byte
+				for i := range w {
+					w[i] = fill
+				}
+				w[pos] = byte(c)
+				check(w)
+			}
+		}
+	}
+	rng := rand.New(rand.NewSource(4))
+	for i := 0; i < 1e6; i++ {
+		var w [8]byte
+		binary.LittleEndian.PutUint64(w[:], rng.Uint64())
+		check(w)
 	}
 }

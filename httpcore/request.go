@@ -57,7 +57,10 @@ type Request struct {
 	Expect100 bool // Expect: 100-continue was sent
 
 	// Fields a file server consults on every request, found during the
-	// parse so that handlers never scan Headers. nil when absent.
+	// parse so that handlers never scan Headers. nil when absent. When a
+	// field line repeats, the first one is kept (Headers has them all),
+	// except Range, which is then nil: two ranges are ambiguous, and an
+	// ignored Range means the whole representation (RFC 9110 §14.2).
 	IfMatch           []byte
 	IfNoneMatch       []byte
 	IfModifiedSince   []byte
