@@ -257,6 +257,12 @@ func (p *Parser) fail(e *Error) (int, error) {
 // A request with Expect: 100-continue whose body has not fully arrived (and
 // any such request with a chunked body) is returned at once without its body
 // and with KeepAlive false: the answer is final and the connection closes.
+// After any request with KeepAlive false the caller parses nothing more on
+// the connection (the bytes after it may be an unread body).
+//
+// Every decision depends only on the bytes seen so far, in order, so a
+// request gets the same result whatever the read boundaries were (the one
+// exception is Expect: 100-continue above, by design).
 func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 	if p.err != nil {
 		return 0, p.err
