@@ -67,6 +67,7 @@ func makeTree(t testing.TB) string {
 		".git/config":       "[core]",
 		"big.bin":           string(bigContent()),
 		"dir/sub/deep.txt":  "deep",
+		"future.txt":        "f",
 		"pre/index.html":    "<b>pre</b>",
 		"pre/index.html.gz": "PREGZ",
 	}
@@ -78,7 +79,11 @@ func makeTree(t testing.TB) string {
 		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chtimes(p, mtime, mtime); err != nil {
+		when := mtime
+		if name == "future.txt" {
+			when = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		if err := os.Chtimes(p, when, when); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -402,5 +407,17 @@ func TestMultipartRanges(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestFutureMtime: a modification time in the future gives a Last-Modified
+// no later than the answer (RFC 9110 8.8.2.1).
+func TestFutureMtime(t *testing.T) {
+	root := makeTree(t)
+	start := time.Now().Truncate(time.Second)
+	r := serve(t, newHandler(t, Config{Root: root}), newRequest(GET, "/future.txt"))
+	lm, ok := parseHTTPDate([]byte(r.hdr.Get("Last-Modified")))
+	if r.status != 200 || !ok || lm.Before(start) || lm.After(time.Now()) {
+		t.Errorf("%d, Last-Modified %q: want between %v and now", r.status, r.hdr.Get("Last-Modified"), start)
 	}
 }

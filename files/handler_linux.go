@@ -832,6 +832,11 @@ func (m *miss) finish(fd int, data []byte, resp *httpcore.Response) *httpcore.Op
 	if m.st.mtime < 0 && m.st.mtime%1e9 != 0 {
 		e.lastMod--
 	}
+	// RFC 9110 8.8.2.1: a modification time in the future is replaced by
+	// the time of the answer, so Last-Modified is never later than Date.
+	if now := time.Now().Unix(); e.lastMod > now {
+		e.lastMod = now
+	}
 	e.etag = fmt.Appendf(nil, "\"%x-%x-%x\"", m.st.ino, m.st.size, m.st.mtime)
 	e.buildHeads(h.cfg.CacheControl)
 	e.refs.Store(1)
