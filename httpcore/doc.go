@@ -38,9 +38,17 @@
 // # Limits
 //
 // Limits bounds the request line (8 KiB, 414), the header section (16 KiB and
-// 100 fields, 431) and the body (1 MiB after de-chunking, 413). A zero field
-// takes its default. HTTP/2.0 and later majors get 505; HTTP/1.x with x > 1 is
-// served as HTTP/1.1.
+// 100 fields, 431) and the body (1 MiB after de-chunking, 413; a chunked
+// body's framing gets MaxBody/8 + 16 KiB more, also 413). A zero field takes
+// its default. Since a request's bytes stay in the caller's buffer until
+// Parse returns it, Limits.MaxRequestBytes is the most an engine's
+// per-connection buffer ever has to hold. HTTP/2.0 and other majors get 505;
+// HTTP/1.x with x > 1 is served as HTTP/1.1.
+//
+// Every decision depends only on the bytes seen so far, in order: a request
+// gets the same answer whatever the read boundaries were. The table test
+// feeds each case whole, byte by byte and split at every point, and the fuzz
+// targets check the same property on arbitrary input.
 //
 // # Responses
 //

@@ -76,7 +76,7 @@ func WriteError(resp *Response, status int) {
 	copy(h, sl)
 
 	resp.Body = nil
-	if status >= 200 && status != 204 && status != 304 {
+	if AllowsContentLength(status) {
 		body := errorBodies[status-100]
 		resp.Body = body
 		h = append(h, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
@@ -116,6 +116,16 @@ func (resp *Response) Finish(req *Request, dateLine []byte) {
 func NoBody(req *Request, status int) bool {
 	return (req != nil && req.Method == MethodHead) || status < 200 || status == 204 || status == 304
 }
+
+// AllowsContentLength reports whether an answer with status may carry
+// Content-Length: not 1xx or 204 (RFC 9110 §8.6), and not 304, which
+// ringhttpd sends without one (HTTP.md).
+func AllowsContentLength(status int) bool {
+	return status >= 200 && status != 204 && status != 304
+}
+
+// ServerField is the Server field line ringhttpd's answers may carry.
+const ServerField = "Server: ringhttpd\r\n"
 
 // AppendField appends "name: value\r\n" to dst. The caller guarantees that
 // name is a token and value holds no CR, LF or NUL.

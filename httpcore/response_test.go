@@ -214,6 +214,67 @@ func TestNoBody(t *testing.T) {
 	}
 }
 
+func TestAllowsContentLength(t *testing.T) {
+	for s := 100; s < 600; s++ {
+		want := !(s < 200 || s == 204 || s == 304)
+		if got := AllowsContentLength(s); got != want {
+			t.Errorf("AllowsContentLength(%d) = %v", s, got)
+		}
+		// Where no Content-Length may go, no body may go either.
+		if !AllowsContentLength(s) && !NoBody(nil, s) {
+			t.Errorf("status %d: no Content-Length but a body", s)
+		}
+	}
+}
+
+// TestMaxRequestBytes builds a request that uses every limit up to its edge
+// (blank lines, request line, header section, body, chunk framing, trailers)
+// and checks that it parses and fits in MaxRequestBytes.
+func TestMaxRequestBytes(t *testing.T) {
+	lim := Limits{MaxRequestLine: 64, MaxHeaderBytes: 128, MaxHeaders: 10, MaxBody: 256}
+	full := lim.withDefaults()
+	var b []byte
+	b = append(b, strings.Repeat("\r\n", lim.MaxRequestLine/2)...)
+	line := "POST /" + strings.Repeat("a", lim.MaxRequestLine-len("POST / HTTP/1.1")) + " HTTP/1.1\r\n"
+	b = append(b, line...)
+	fields := "Host: h\r\n" + chunked
+	fields += "X: " + strings.Repeat("v", lim.MaxHeaderBytes-len(fields)-len("X: \r\n\r\n")) + "\r\n\r\n"
+	b = append(b, fields...)
+	// 128 chunks of 2 bytes, each size line padded with an extension so that
+	// the framing reaches its bound.
+	framing := int(full.maxFraming()) - len("0\r\n")
+	per := framing / 128
+	for i := 0; i < 128; i++ {
+		ext := per - len("2;\r\n\r\n")
+		if i == 0 {
+			ext += framing % 128
+		}
+		b = append(b, "2;"...)
+		b = append(b, strings.Repeat("e", ext)...)
+		b = append(b, "\r\nxy\r\n"...)
+	}
+	b = append(b, "0\r\n"...)
+	trailer := "T: " + strings.Repeat("t", lim.MaxHeaderBytes-len("T: \r\n\r\n")) + "\r\n\r\n"
+	b = append(b, trailer...)
+
+	p := Parser{Limits: lim}
+	var req Request
+	n, err := p.Parse(b, &req)
+	if err != nil || n != len(b) || len(req.Body) != 256 {
+		t.Fatalf("edge request: (%d, %v), body %d", n, err, len(req.Body))
+	}
+	if max := lim.MaxRequestBytes(); int64(n) > max {
+		t.Fatalf("request of %d bytes, MaxRequestBytes %d", n, max)
+	}
+	// One more framing byte is over the limit.
+	b2 := append([]byte(nil), b[:len(b)-len(trailer)-len("0\r\n")]...)
+	b2 = append(b2, "00\r\n"...)
+	p = Parser{Limits: lim}
+	if _, err := p.Parse(b2, &req); err != errFramingTooLarge {
+		t.Fatalf("one framing byte more: %v", err)
+	}
+}
+
 func TestAppendStatusLine(t *testing.T) {
 	cases := []struct {
 		status int
