@@ -21,11 +21,7 @@ func hitSetup(tb testing.TB, target string, hdrs ...string) (httpcore.Handler, *
 	if err := os.Mkdir(filepath.Join(root, "sub"), 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	h, err := New(Config{Root: root, Revalidate: time.Hour})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { h.Close() })
+	h := newHandler(tb, Config{Root: root, Revalidate: time.Hour})
 	w := h.ForWorker(0)
 	r := serve(tb, w, newRequest(GET, target, hdrs...)) // warm the cache
 	if len(r.ops) == 0 {
@@ -119,11 +115,7 @@ func BenchmarkServeHit(b *testing.B) {
 func BenchmarkServeRevalidate(b *testing.B) {
 	root := b.TempDir()
 	writeFile(b, filepath.Join(root, "index.html"), strings.Repeat("<p>hello</p>\n", 40))
-	h, err := New(Config{Root: root, Revalidate: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer h.Close()
+	h := newHandler(b, Config{Root: root, Revalidate: -1})
 	w := h.ForWorker(0)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -2,6 +2,7 @@ package files
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -110,6 +111,9 @@ func etagOf(t testing.TB, path string) string {
 
 func newHandler(t testing.TB, cfg Config) *Handler {
 	h, err := New(cfg)
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skipf("kernel lacks openat2: %v", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,11 +35,7 @@ func FuzzServe(f *testing.F) {
 	os.WriteFile(filepath.Join(root, "big"), bytes.Repeat([]byte("b"), 5000), 0o644)
 	os.Symlink(filepath.Join(parent, "secret"), filepath.Join(root, "out"))
 	os.Symlink(parent, filepath.Join(root, "outdir"))
-	h, err := New(Config{Root: root, Listing: true, MaxCachedFile: 1024})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { h.Close() })
+	h := newHandler(f, Config{Root: root, Listing: true, MaxCachedFile: 1024})
 	w := h.ForWorker(0)
 
 	f.Fuzz(func(t *testing.T, target, rng, inm, ae, ims string) {

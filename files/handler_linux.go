@@ -3,6 +3,7 @@ package files
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -76,7 +77,12 @@ func New(cfg Config) (*Handler, error) {
 	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: resolve}
 	if pfd, err := unix.Openat2(fd, ".", &how); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("files: openat2 unusable for root confinement: %w", os.NewSyscallError("openat2", err))
+		serr := os.NewSyscallError("openat2", err)
+		if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
+			// Before Linux 5.6, or forbidden by a seccomp filter.
+			return nil, fmt.Errorf("files: openat2 (Linux 5.6+) unavailable for root confinement: %w: %w", errors.ErrUnsupported, serr)
+		}
+		return nil, fmt.Errorf("files: openat2 unusable for root confinement: %w", serr)
 	} else {
 		unix.Close(pfd)
 	}
