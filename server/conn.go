@@ -82,9 +82,13 @@ type connIO struct {
 	inflight int32
 }
 
-// wantClose reports whether the engine should close c now.
+// wantClose reports whether the engine should close c now: it was killed,
+// or it is closing (or the worker is draining) and has nothing in flight.
 func (c *conn) wantClose() bool {
-	return c.fd >= 0 && (c.kill || (c.closing && c.out.empty() && c.op == nil))
+	if c.fd < 0 {
+		return false
+	}
+	return c.kill || (c.closing && c.out.empty() && c.op == nil) || (c.w.draining && c.idle())
 }
 
 // wantRead reports whether the engine should read from c: not while output

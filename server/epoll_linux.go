@@ -221,6 +221,12 @@ func (l *epollLoop) sync(c *conn) {
 				if !c.out.empty() {
 					l.send(c) // best effort (a 408, typically)
 				}
+				if !c.out.empty() {
+					// Output the peer did not take (a stalled send): reset
+					// rather than leave the kernel an orphan socket
+					// trickling megabytes to a peer that does not read.
+					unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+				}
 				l.closeConn(c)
 				return
 			}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"sync"
+	"time"
 
 	"github.com/ringhttpd/ringhttpd/httpcore"
 )
@@ -75,11 +76,28 @@ func (p *opPool) helper() {
 	}
 }
 
-// close lets the helpers finish the queue and waits for them.
-func (p *opPool) close() {
+// poolCloseWait bounds how long close waits for ops still running (an
+// OpFunc may block for long); stragglers finish on their own and abandon.
+const poolCloseWait = 2 * time.Second
+
+// close lets the helpers finish the queue and waits for them, at most
+// poolCloseWait. It reports whether every helper has returned.
+func (p *opPool) close() bool {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
 	p.cond.Broadcast()
-	p.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		p.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(poolCloseWait)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }

@@ -132,8 +132,8 @@ func (s *Server) Start() error {
 	go func() {
 		s.wg.Wait()
 		s.eng.close()
-		if s.pool != nil {
-			s.pool.close()
+		if s.pool != nil && !s.pool.close() {
+			s.log.Warn("server: blocking ops still running after shutdown; they will be abandoned when they finish")
 		}
 		if s.logw != nil {
 			s.logw.close()

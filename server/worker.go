@@ -205,11 +205,17 @@ func (w *worker) shutdownStep(closeListeners func()) bool {
 }
 
 // postOp queues a completed op for its worker and wakes the loop. Any
-// goroutine.
+// goroutine. After the worker has exited it calls op.Abandon instead (on
+// the calling goroutine: the worker thread no longer touches the op).
 func (w *worker) postOp(c *conn, op *httpcore.Op) {
 	w.opMu.Lock()
 	if w.exited {
+		// The loop is gone (shutdown outlived its deadline): nothing will
+		// call Then; let the handler release what the op holds.
 		w.opMu.Unlock()
+		if op.Abandon != nil {
+			op.Abandon(op)
+		}
 		return
 	}
 	wake := len(w.completed) == 0

@@ -1,0 +1,245 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/ringhttpd/ringhttpd/httpcore"
+)
+
+// fakeLoop is an ioLoop for driving the connection core without sockets:
+// ops are run inline when the test says so.
+type fakeLoop struct {
+	pending []opResult
+}
+
+func (f *fakeLoop) run()  {}
+func (f *fakeLoop) wake() {}
+func (f *fakeLoop) startOp(c *conn, op *httpcore.Op) {
+	f.pending = append(f.pending, opResult{c, op})
+}
+
+// newCoreWorker returns a worker with h and a fakeLoop, outside any Server
+// start.
+func newCoreWorker(t testing.TB, h httpcore.Handler, mod func(*Config)) (*worker, *fakeLoop) {
+	cfg := Config{Workers: 1}
+	if mod != nil {
+		mod(&cfg)
+	}
+	s, err := New(cfg, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AccessLog != nil {
+		s.logw = newLogWriter(cfg.AccessLog, 1)
+	}
+	w := newWorker(s, 0)
+	f := &fakeLoop{}
+	w.io = f
+	return w, f
+}
+
+// drain takes everything queued on c as bytes (files read with pread) and
+// reports it sent.
+func drain(t testing.TB, w *worker, c *conn) []byte {
+	var out []byte
+	for _, s := range c.out.pending() {
+		if s.file == nil {
+			out = append(out, s.b...)
+			continue
+		}
+		t.Fatalf("file segments are not used here")
+	}
+	w.sent(c, c.out.bytes)
+	return out
+}
+
+// splitResponses cuts raw HTTP/1.1 responses with Content-Length bodies.
+func countResponses(raw []byte) int { return bytes.Count(raw, []byte("HTTP/1.1 ")) }
+
+func TestFeedPipeliningAndSplits(t *testing.T) {
+	h := newTestHandler(t)
+	w, _ := newCoreWorker(t, h, nil)
+	var batch strings.Builder
+	for i := range 8 {
+		batch.WriteString(get(fmt.Sprintf("/mem/%d", i+1)))
+	}
+	in := []byte(batch.String())
+	var want []byte
+	for split := 0; split <= len(in); split += 7 {
+		c := w.newConn(100, netip.AddrPort{})
+		w.feed(c, in[:split])
+		part := drain(t, w, c)
+		w.feed(c, in[split:])
+		got := append(part, drain(t, w, c)...)
+		if n := countResponses(got); n != 8 {
+			t.Fatalf("split %d: %d responses, want 8", split, n)
+		}
+		if want == nil {
+			want = got
+		} else if !bytes.Equal(got, want) {
+			t.Fatalf("split %d: output differs from the unsplit output", split)
+		}
+		if c.in != nil {
+			t.Fatalf("split %d: idle connection still owns an input buffer", split)
+		}
+		w.closed(c)
+	}
+}
+
+func TestFeedOpHoldsLaterRequests(t *testing.T) {
+	h := newTestHandler(t)
+	w, f := newCoreWorker(t, h, nil)
+	c := w.newConn(100, netip.AddrPort{})
+	w.feed(c, []byte(get("/mem/1")+get("/op/0")+get("/mem/2")))
+	first := drain(t, w, c)
+	if countResponses(first) != 1 || c.op == nil || len(f.pending) != 1 {
+		t.Fatalf("before the op completes: %d responses, op %v", countResponses(first), c.op)
+	}
+	if len(c.in) == 0 {
+		t.Fatal("the request after the op was not kept")
+	}
+	// The engine performs the op and completes it.
+	r := f.pending[0]
+	f.pending = nil
+	runOp(r.op)
+	w.opDone(r.c, r.op)
+	rest := drain(t, w, c)
+	if countResponses(rest) != 2 || !bytes.Contains(rest, []byte("op 0")) {
+		t.Fatalf("after the op: %q", rest)
+	}
+	if i, j := bytes.Index(rest, []byte("op 0")), bytes.LastIndex(rest, []byte("HTTP/1.1 ")); i > j {
+		t.Fatal("answers out of order")
+	}
+	if h.then.Load() != 1 {
+		t.Fatalf("Then ran %d times", h.then.Load())
+	}
+}
+
+func TestFeedCloseWhileOpPending(t *testing.T) {
+	h := newTestHandler(t)
+	w, f := newCoreWorker(t, h, nil)
+	c := w.newConn(100, netip.AddrPort{})
+	w.feed(c, []byte(get("/op/0")))
+	slot := c.slot
+	w.closed(c)
+	if w.nconns != 0 {
+		t.Fatalf("nconns %d after close", w.nconns)
+	}
+	for _, s := range w.freeSlots {
+		if s == slot {
+			t.Fatal("slot reused while its op is pending")
+		}
+	}
+	r := f.pending[0]
+	runOp(r.op)
+	w.opDone(r.c, r.op)
+	if h.then.Load() != 0 || h.aban.Load() != 1 {
+		t.Fatalf("then %d abandon %d, want 0 and 1", h.then.Load(), h.aban.Load())
+	}
+	if w.pendingOps != 0 || len(w.freeSlots) != 1 {
+		t.Fatalf("pendingOps %d, free slots %d", w.pendingOps, len(w.freeSlots))
+	}
+}
+
+func TestFeedErrors(t *testing.T) {
+	h := newTestHandler(t)
+	for _, tc := range []struct {
+		name, in string
+		status   string
+	}{
+		{"malformed", "GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n" + get("/mem/1"), "400"},
+		{"version", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", "505"},
+		{"long line", "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\n\r\n", "414"},
+		{"unknown method", "BREW / HTTP/1.1\r\nHost: a\r\n\r\n", "501"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, _ := newCoreWorker(t, h, nil)
+			c := w.newConn(100, netip.AddrPort{})
+			w.feed(c, []byte(tc.in))
+			out := drain(t, w, c)
+			if !bytes.HasPrefix(out, []byte("HTTP/1.1 "+tc.status+" ")) {
+				t.Fatalf("answer %q, want %s", out, tc.status)
+			}
+			if tc.status != "501" {
+				if countResponses(out) != 1 || !c.wantClose() {
+					t.Fatalf("%d answers, wantClose %v: the connection must close after the error", countResponses(out), c.wantClose())
+				}
+			}
+		})
+	}
+}
+
+func TestFeedHighWater(t *testing.T) {
+	h := newTestHandler(t)
+	w, _ := newCoreWorker(t, h, nil)
+	c := w.newConn(100, netip.AddrPort{})
+	w.feed(c, []byte(get(fmt.Sprintf("/mem/%d", outHighWater))+get("/mem/3")))
+	if n := len(c.out.pending()); n != 2 { // head + body by reference
+		t.Fatalf("%d segments queued, want 2 (second request held back)", n)
+	}
+	if len(c.in) == 0 {
+		t.Fatal("held-back request not kept")
+	}
+	w.sent(c, c.out.bytes)
+	out := drain(t, w, c)
+	if countResponses(out) != 1 || !bytes.HasSuffix(out, h.big[:3]) {
+		t.Fatalf("after the queue drained: %q", out)
+	}
+}
+
+func TestFeedAllocations(t *testing.T) {
+	h := newTestHandler(t)
+	w, _ := newCoreWorker(t, h, nil)
+	c := w.newConn(100, netip.AddrPort{})
+	var batch strings.Builder
+	for range 16 {
+		batch.WriteString("GET /mem/3500 HTTP/1.1\r\nHost: bench\r\nUser-Agent: x\r\nAccept: */*\r\n\r\n")
+	}
+	in := []byte(batch.String())
+	// Split in two, so the tail buffer path runs too.
+	half := len(in)/2 + 5
+	cycle := func() {
+		w.feed(c, in[:half])
+		w.sent(c, c.out.bytes)
+		w.feed(c, in[half:])
+		w.sent(c, c.out.bytes)
+	}
+	cycle()
+	if n := testing.AllocsPerRun(100, cycle); n != 0 {
+		t.Fatalf("feed + queue + send of 16 pipelined requests: %v allocations, want 0", n)
+	}
+}
+
+func BenchmarkFeedPipelined16(b *testing.B) {
+	h := newTestHandler(b)
+	w, _ := newCoreWorker(b, h, nil)
+	c := w.newConn(100, netip.AddrPort{})
+	var batch strings.Builder
+	for range 16 {
+		batch.WriteString("GET /mem/3500 HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
+	}
+	in := []byte(batch.String())
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		w.feed(c, in)
+		w.sent(c, c.out.bytes)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*16), "ns/req")
+}
+
+func BenchmarkFeedOne(b *testing.B) {
+	h := newTestHandler(b)
+	w, _ := newCoreWorker(b, h, func(c *Config) {})
+	c := w.newConn(100, netip.AddrPort{})
+	in := []byte("GET /mem/3500 HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		w.feed(c, in)
+		w.sent(c, c.out.bytes)
+	}
+}
