@@ -19,6 +19,8 @@
 #   --sustained-rounds N      BENCH_SUSTAINED_ROUNDS (default 1: the run is 50 s per server)
 #   --workloads a,b,c         BENCH_WORKLOADS   subset (ka50,ka1000,pipe16,close,ka50-13b,
 #                                               f64k,f1m,f100m,idle10k,openloop,sustained)
+#   --servers a,b,c           BENCH_SERVERS     subset (ringhttpd-uring,ringhttpd-epoll,nginx,h2o,
+#                                               lighttpd,fasthttp,net-http,floor-epoll,floor-uring)
 #   --server-cpus LIST        BENCH_SERVER_CPUS (default 0)  taskset list for the servers
 #   --client-cpus LIST        BENCH_CLIENT_CPUS (default 1)  taskset list for wrk/loadgen
 #   --out DIR                 BENCH_OUT         results directory
@@ -37,6 +39,7 @@ ROUNDS=${BENCH_ROUNDS:-}
 DURATION=${BENCH_DURATION:-}
 SUST_ROUNDS=${BENCH_SUSTAINED_ROUNDS:-1}
 WORKLOADS=${BENCH_WORKLOADS:-}
+ONLY_SERVERS=${BENCH_SERVERS:-}
 SERVER_CPUS=${BENCH_SERVER_CPUS:-0}
 CLIENT_CPUS=${BENCH_CLIENT_CPUS:-1}
 OUT=${BENCH_OUT:-}
@@ -51,6 +54,7 @@ while [ $# -gt 0 ]; do
     --duration) DURATION=$2; shift ;;
     --sustained-rounds) SUST_ROUNDS=$2; shift ;;
     --workloads) WORKLOADS=$2; shift ;;
+    --servers) ONLY_SERVERS=$2; shift ;;
     --server-cpus) SERVER_CPUS=$2; shift ;;
     --client-cpus) CLIENT_CPUS=$2; shift ;;
     --out) OUT=$2; shift ;;
@@ -188,7 +192,7 @@ SERVERS=$WORK/servers.tsv
     if [ -n "$RINGHTTPD_SKIP" ]; then
       printf 'ringhttpd-%s\t%s\tskip\t%s\n' $be "$port" "$RINGHTTPD_SKIP"
     else
-      printf 'ringhttpd-%s\t%s\tfiles\t%s --root %s --listen 127.0.0.1:%s --backend %s --workers %s\n' \
+      printf 'ringhttpd-%s\t%s\tfiles\t%s --root %s --listen 127.0.0.1:%s --backend %s --workers %s --max-conns 20000\n' \
         $be "$port" "$BIN/ringhttpd" "$WWW" "$port" $be "$SERVER_N"
     fi
   done
@@ -244,6 +248,7 @@ args=(-servers "$SERVERS" -out "$OUT" -wrk "$(command -v wrk)" -loadgen "$BIN/lo
 [ -n "$ROUNDS" ] && args+=(-rounds "$ROUNDS")
 [ -n "$DURATION" ] && args+=(-duration "${DURATION}s")
 [ -n "$WORKLOADS" ] && args+=(-workloads "$WORKLOADS")
+[ -n "$ONLY_SERVERS" ] && args+=(-only-servers "$ONLY_SERVERS")
 
 say "running (servers on CPU $SERVER_CPUS, load on CPU $CLIENT_CPUS)"
 "$BIN/harness" "${args[@]}" &

@@ -42,6 +42,7 @@ func main() {
 		dur         = flag.Duration("duration", 0, "wrk duration per run, whole seconds (default 5s, quick 1s)")
 		sustRounds  = flag.Int("sustained-rounds", 1, "rounds of the (long) sustained workload")
 		only        = flag.String("workloads", "", "comma-separated workload names (default: all; quick: a short set)")
+		onlyServers = flag.String("only-servers", "", "comma-separated server names to run (default: all in the servers file)")
 		wrk         = flag.String("wrk", "wrk", "wrk binary")
 		loadgen     = flag.String("loadgen", "loadgen", "loadgen binary (from bench/cmd/loadgen)")
 		pipeLua     = flag.String("pipe-lua", "scripts/bench-pipeline.lua", "wrk script for the pipelined workload")
@@ -86,6 +87,10 @@ func main() {
 	servers, err := readServers(*serversFile)
 	if err != nil {
 		fatal(err)
+	}
+	if *onlyServers != "" {
+		keep := strings.Split(*onlyServers, ",")
+		servers = slices.DeleteFunc(servers, func(s *server) bool { return !slices.Contains(keep, s.Name) })
 	}
 	ws := workloads(*quick, *dur, *pipeLua, *sustRounds)
 	names := *only

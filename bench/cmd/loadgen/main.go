@@ -148,7 +148,7 @@ func openLoop(addr string, req []byte, rate float64, conns int, d time.Duration)
 				defer close(done)
 				r := bufio.NewReaderSize(c, 64<<10)
 				for t := range due {
-					st, err := h1.ReadResponse(r)
+					st, _, err := h1.ReadResponse(r)
 					if err != nil {
 						return // what stays unanswered counts as errors
 					}
@@ -210,6 +210,7 @@ type ClosedResult struct {
 	Requests  int64       `json:"requests"`
 	Errors    int64       `json:"errors"`
 	Non2xx    int64       `json:"non2xx"`
+	Bytes     int64       `json:"body_bytes"` // response bodies read
 	RPS       float64     `json:"rps"`
 	Latency   Percentiles `json:"latency"`
 	Intervals []Interval  `json:"intervals"`
@@ -223,6 +224,7 @@ func closedLoop(addr string, req []byte, conns int, d, every time.Duration) Clos
 		wg       sync.WaitGroup
 		errs     atomic.Int64
 		non2xx   atomic.Int64
+		bytes    atomic.Int64
 		startAll = time.Now()
 		end      = startAll.Add(d)
 	)
@@ -255,8 +257,9 @@ func closedLoop(addr string, req []byte, conns int, d, every time.Duration) Clos
 				t := time.Now()
 				_, err := c.Write(req)
 				var st int
+				var body int64
 				if err == nil {
-					st, err = h1.ReadResponse(r)
+					st, body, err = h1.ReadResponse(r)
 				}
 				if err != nil {
 					errs.Add(1)
@@ -270,6 +273,7 @@ func closedLoop(addr string, req []byte, conns int, d, every time.Duration) Clos
 					b = n - 1
 				}
 				local[b] = append(local[b], now.Sub(t))
+				bytes.Add(body)
 				if st < 200 || st > 299 {
 					non2xx.Add(1)
 				}
@@ -280,7 +284,10 @@ func closedLoop(addr string, req []byte, conns int, d, every time.Duration) Clos
 		}()
 	}
 	wg.Wait()
-	res := ClosedResult{Mode: "closed", Conns: conns, Seconds: d.Seconds(), Errors: errs.Load(), Non2xx: non2xx.Load()}
+	// Answers that were in flight at the end count, so the run lasted until
+	// the last of them arrived.
+	elapsed := time.Since(startAll)
+	res := ClosedResult{Mode: "closed", Conns: conns, Seconds: elapsed.Seconds(), Errors: errs.Load(), Non2xx: non2xx.Load(), Bytes: bytes.Load()}
 	var all []time.Duration
 	for b, lat := range buckets {
 		span := every
@@ -293,7 +300,7 @@ func closedLoop(addr string, req []byte, conns int, d, every time.Duration) Clos
 		res.Intervals = append(res.Intervals, iv)
 	}
 	res.Requests = int64(len(all))
-	res.RPS = float64(res.Requests) / d.Seconds()
+	res.RPS = float64(res.Requests) / elapsed.Seconds()
 	res.Latency = percentiles(all)
 	return res
 }
@@ -305,25 +312,28 @@ func idle(addr string, req []byte, conns int, hold time.Duration) {
 		ok    atomic.Int64
 		wg    sync.WaitGroup
 		slots = make(chan struct{}, 64) // dial concurrency: a burst of 10k SYNs overflows backlogs
+		// The whole opening phase is bounded: a server at its connection
+		// limit leaves the rest in its backlog, unanswered.
+		deadline = time.Now().Add(30 * time.Second)
 	)
-	for i := 0; i < conns; i++ {
+	for i := 0; i < conns && time.Now().Before(deadline); i++ {
 		wg.Add(1)
 		slots <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			c, err := net.DialTimeout("tcp", addr, min(5*time.Second, time.Until(deadline)))
 			if err != nil {
 				return
 			}
 			mu.Lock()
 			open = append(open, c)
 			mu.Unlock()
-			c.SetDeadline(time.Now().Add(10 * time.Second))
+			c.SetDeadline(deadline)
 			if _, err := c.Write(req); err != nil {
 				return
 			}
-			if st, err := h1.ReadResponse(bufio.NewReaderSize(c, 4096)); err == nil && st/100 == 2 {
+			if st, _, err := h1.ReadResponse(bufio.NewReaderSize(c, 4096)); err == nil && st/100 == 2 {
 				ok.Add(1)
 			}
 			c.SetDeadline(time.Time{})

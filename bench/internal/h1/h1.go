@@ -27,25 +27,25 @@ func Request(host, path string) []byte {
 var clName = []byte("content-length:")
 
 // ReadResponse reads one response (head and body) from r and returns its
-// status code. The body is discarded.
-func ReadResponse(r *bufio.Reader) (int, error) {
+// status code and body length. The body is discarded.
+func ReadResponse(r *bufio.Reader) (status int, body int64, err error) {
 	line, err := r.ReadSlice('\n')
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// "HTTP/1.1 200 OK"
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
-		return 0, fmt.Errorf("h1: bad status line %q", line)
+		return 0, 0, fmt.Errorf("h1: bad status line %q", line)
 	}
-	status, err := strconv.Atoi(string(line[9:12]))
+	status, err = strconv.Atoi(string(line[9:12]))
 	if err != nil {
-		return 0, fmt.Errorf("h1: bad status line %q", line)
+		return 0, 0, fmt.Errorf("h1: bad status line %q", line)
 	}
 	length := int64(-1)
 	for {
 		line, err = r.ReadSlice('\n')
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if len(line) <= 2 {
 			break
@@ -54,21 +54,21 @@ func ReadResponse(r *bufio.Reader) (int, error) {
 			v := bytes.TrimSpace(line[len(clName):])
 			n, err := strconv.ParseInt(string(v), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("h1: bad Content-Length %q", v)
+				return 0, 0, fmt.Errorf("h1: bad Content-Length %q", v)
 			}
 			length = n
 		}
 	}
 	if status == 204 || status == 304 {
-		return status, nil
+		return status, 0, nil
 	}
 	if length < 0 {
-		return status, ErrNoLength
+		return status, 0, ErrNoLength
 	}
 	if _, err := r.Discard(int(length)); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return status, nil
+	return status, length, nil
 }
 
 func asciiPrefixFold(s, lowerPrefix []byte) bool {

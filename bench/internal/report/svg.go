@@ -134,7 +134,7 @@ func (d *svgDoc) linePanel(title, unit string, series map[string][]result.Point,
 	fmt.Fprintf(&d.b, `<path d="M%d %dV%dH%d" stroke="#999" fill="none"/>`+"\n", px, py, py+ph, px+pw)
 	d.text(px-4, py+8, 10, "end", "normal", "#555", num(top)+unit)
 	d.text(px-4, py+ph, 10, "end", "normal", "#555", "0")
-	d.text(px+pw, py+ph+14, 10, "end", "normal", "#555", fmt.Sprintf("%.0f s", tmax))
+	d.text(px+pw, py+ph+14, 10, "end", "normal", "#555", fmt.Sprintf("%g s (interval start)", tmax))
 	d.text(px, py+ph+14, 10, "start", "normal", "#555", "0 s")
 	ly := py
 	for _, name := range order {

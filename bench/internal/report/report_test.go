@@ -1,0 +1,96 @@
+package report
+
+import (
+	"encoding/xml"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/ringhttpd/ringhttpd/bench/internal/result"
+)
+
+func testRun(withBase bool) *result.Run {
+	run := &result.Run{Mode: "full", Rounds: 3, Baseline: "ringhttpd-uring", Host: "h", Env: map[string]string{"kernel": "6.1"},
+		Servers: []result.Server{
+			{Name: "ringhttpd-uring", Port: 1, Class: "files"},
+			{Name: "nginx", Port: 2, Class: "files"},
+			{Name: "h2o", Port: 3, Class: "files", Skipped: "not installed"},
+		},
+		Workloads: []result.Workload{{Name: "ka50", Title: "keep-alive <50>"}, {Name: "sustained", Title: "sustained"}},
+	}
+	if !withBase {
+		run.Servers[0].Skipped = "go build failed"
+	}
+	add := func(server, w string, rounds ...map[string]float64) {
+		c := result.Cell{Server: server, Workload: w}
+		for i, m := range rounds {
+			c.Rounds = append(c.Rounds, result.Round{Round: i + 1, Metrics: m, Series: []result.Point{{Start: 0, RPS: m[result.RPS], P99: 100}, {Start: 5, RPS: m[result.RPS], P99: 120}}})
+		}
+		c.Aggregate()
+		run.Cells = append(run.Cells, c)
+	}
+	if withBase {
+		add("ringhttpd-uring", "ka50", map[string]float64{result.RPS: 100, result.CPUPerReq: 10}, map[string]float64{result.RPS: 120, result.CPUPerReq: 12}, map[string]float64{result.RPS: 110, result.CPUPerReq: 11})
+		add("ringhttpd-uring", "sustained", map[string]float64{result.RPS: 100, result.CPUPerReq: 10})
+	}
+	add("nginx", "ka50", map[string]float64{result.RPS: 55, result.CPUPerReq: 22}, map[string]float64{result.RPS: 50, result.CPUPerReq: 20}, map[string]float64{result.RPS: 60, result.CPUPerReq: 24})
+	add("nginx", "sustained", map[string]float64{result.RPS: 50, result.CPUPerReq: 20})
+	return run
+}
+
+func TestMarkdownRatios(t *testing.T) {
+	tests := []struct {
+		name     string
+		withBase bool
+		want     []string
+	}{
+		{"baseline ran", true, []string{
+			"peer ÷ ringhttpd-uring",
+			"| nginx | 55.0 (50.0–60.0) | 0.50x | 22.0 (20.0–24.0) | 2.00x |", // 55/110 req/s, 22/11 CPU
+			"- h2o: not installed",
+		}},
+		{"fallback to nginx", false, []string{
+			"peer ÷ nginx",
+			"- ringhttpd-uring: go build failed",
+			"| nginx | 55.0 (50.0–60.0) | 1.00x |",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			md := Markdown(testRun(tc.withBase))
+			for _, w := range tc.want {
+				if !strings.Contains(md, w) {
+					t.Errorf("markdown lacks %q:\n%s", w, md)
+				}
+			}
+		})
+	}
+}
+
+// TestSVGWellFormed parses the chart as XML: escaping and nesting hold, and
+// every server that ran appears.
+func TestSVGWellFormed(t *testing.T) {
+	for _, withBase := range []bool{true, false} {
+		svg := SVG(testRun(withBase))
+		d := xml.NewDecoder(strings.NewReader(svg))
+		texts := ""
+		for {
+			tok, err := d.Token()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("chart.svg is not well-formed: %v", err)
+			}
+			if cd, ok := tok.(xml.CharData); ok {
+				texts += string(cd) + "\n"
+			}
+		}
+		if !strings.Contains(texts, "nginx") || !strings.Contains(texts, "keep-alive <50>") {
+			t.Errorf("chart text lacks the server or the workload title:\n%s", texts)
+		}
+		if strings.Contains(texts, "h2o") {
+			t.Errorf("chart shows a skipped server")
+		}
+	}
+}
