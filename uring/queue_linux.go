@@ -1,6 +1,7 @@
 package uring
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -94,6 +95,10 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg unsafe.Pointer, ar
 		case 0:
 			return int(n), nil
 		case unix.EINTR:
+			if arg != nil {
+				// A timed wait: the caller recomputes the time left before retrying.
+				return 0, errInterrupted
+			}
 			// Nothing was submitted by the interrupted call (the kernel returns the count when
 			// it submitted any): recount what is left and go again.
 			toSubmit = r.sq.sqeTail - atomic.LoadUint32(r.sq.khead)
@@ -190,11 +195,14 @@ func (r *Ring) waitTimeout(submit bool, waitNr uint32, timeout time.Duration) (i
 			flags |= r.sqpollFlags()
 		}
 		n, err := r.enter(toSubmit, waitNr, flags, unsafe.Pointer(&r.arg), unsafe.Sizeof(r.arg), true)
+		if err == errInterrupted {
+			err = nil // a signal (Go's preemption, a profiler): wait out the rest
+		}
 		if err != nil || n > 0 || r.CQReady() >= waitNr {
 			return n, err
 		}
-		// Woken early with nothing submitted and too few CQEs (a signal: EINTR is retried
-		// inside enter with the same relative timeout): wait out the rest, never longer.
+		// Woken early with nothing submitted and too few CQEs: wait out the rest of the
+		// time, never longer than asked.
 		timeout = time.Until(deadline)
 		if timeout <= 0 {
 			return 0, ErrTimeout
@@ -204,6 +212,10 @@ func (r *Ring) waitTimeout(submit bool, waitNr uint32, timeout time.Duration) (i
 		}
 	}
 }
+
+// errInterrupted reports EINTR from a timed wait to waitTimeout, which retries with the
+// time left.
+var errInterrupted = errors.New("uring: interrupted")
 
 var errNoExtArg = fmt.Errorf("uring: timed wait needs IORING_FEAT_EXT_ARG (Linux 5.11): %w", ErrUnsupported)
 

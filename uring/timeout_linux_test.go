@@ -246,3 +246,47 @@ func waitTimeouts(t *testing.T, flags uint32) {
 		t.Fatalf("timed-out wait allocates %v", a)
 	}
 }
+
+// TestWaitsSurviveSignals interrupts waits with signals (as Go's preemption and profilers do):
+// a timed wait still lasts its full time and no longer, a blocking wait still returns its CQE.
+func TestWaitsSurviveSignals(t *testing.T) {
+	r := newTestRing(t, 8, nil)
+	if r.Features()&FeatExtArg == 0 {
+		t.Skip("kernel lacks IORING_FEAT_EXT_ARG (5.11)")
+	}
+	tid := unix.Gettid()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				unix.Tgkill(unix.Getpid(), tid, unix.SIGURG) // Go ignores a stray SIGURG
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+
+	const d = 100 * time.Millisecond
+	start := time.Now()
+	if _, err := r.SubmitAndWaitTimeout(1, d); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("timed wait under signals: %v", err)
+	}
+	if el := time.Since(start); el < d || el > 20*d {
+		t.Fatalf("timed wait of %v took %v under signals", d, el)
+	}
+	s := mustSQE(t, r)
+	s.PrepTimeout(&Timespec{Nsec: int64(50 * time.Millisecond)}, 0, 0)
+	s.SetData(8)
+	if _, err := r.SubmitAndWait(1); err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.WaitCQE() // SubmitAndWait may return early on a signal: WaitCQE loops
+	if err != nil || c.UserData != 8 || c.Res != -int32(unix.ETIME) {
+		t.Fatalf("WaitCQE under signals = %+v, %v", c, err)
+	}
+	r.CQESeen()
+}
