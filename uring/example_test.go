@@ -15,6 +15,37 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ExampleRing_GetSQE queues a batch of NOPs, submits them with one io_uring_enter that waits
+// for all of them, and consumes the completions in one batch.
+func ExampleRing_GetSQE() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r, _, err := uring.NewRingBest(8, nil)
+	if err != nil {
+		fmt.Println(err, uring.SetupErrorCause(err))
+		return
+	}
+	defer r.Close()
+	for i := uint64(1); i <= 3; i++ {
+		sqe := r.GetSQE() // nil only when the SQ is full
+		sqe.PrepNop()
+		sqe.SetData(i * 100) // a number of ours, never a pointer
+	}
+	if _, err := r.SubmitAndWait(3); err != nil {
+		fmt.Println(err)
+		return
+	}
+	var cqes [8]*uring.CQE
+	n := r.PeekBatch(cqes[:])
+	sum := uint64(0)
+	for _, c := range cqes[:n] {
+		sum += c.UserData
+	}
+	r.CQAdvance(uint32(n))
+	fmt.Println(n, "completions, user data sum", sum)
+	// Output: 3 completions, user data sum 600
+}
+
 // User data layout of the echo server: the kind in the top byte, the socket in the middle,
 // the buffer id in the low 16 bits. A number, never a pointer.
 const (
