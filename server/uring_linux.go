@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"os"
 	"net/netip"
 	"time"
 	"unsafe"
@@ -204,6 +205,14 @@ func (e *uringEngine) newLoop(w *worker) (ioLoop, error) {
 	if err != nil {
 		l.release()
 		return nil, err
+	}
+	for _, fd := range w.listeners {
+		// Accepted sockets inherit TCP_NODELAY from the listener: without
+		// it the tail of an answer waits for the client's delayed ACK.
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+			l.release()
+			return nil, os.NewSyscallError("setsockopt TCP_NODELAY", err)
+		}
 	}
 	l.listenFd = w.listeners
 	l.listenArmed = make([]bool, len(w.listeners))
@@ -523,11 +532,13 @@ func uringBufID(flags uint32) (uint16, bool) {
 // wantRecv says whether c's receive should be armed. Unlike the epoll
 // engine, pending output alone does not stop it: a multishot recv stays
 // armed across responses, and feed holds input back while an answer is
-// pending. It is cancelled only when that held-back input or the queued
-// output grows large (backpressure on a client that writes without reading).
+// pending. It is cancelled only when the queued output or input held back
+// behind an answer grows large (backpressure on a client that writes
+// without reading); an incomplete request the parser is waiting for is
+// always read (the parser's limits bound it).
 func wantRecv(c *conn) bool {
 	return c.fd >= 0 && !c.closing && !c.kill && !c.eof &&
-		c.out.bytes < outHighWater && len(c.in) < uringMaxIn
+		c.out.bytes < outHighWater && (len(c.in) < uringMaxIn || (c.op == nil && c.out.empty()))
 }
 
 // --- per-turn sync of a dirty connection ---
