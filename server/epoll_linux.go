@@ -295,6 +295,11 @@ func (l *epollLoop) send(c *conn) (n int64, full bool, err error) {
 		if e != 0 {
 			return 0, false, e
 		}
+		if r == 0 {
+			// The file is shorter than the answer promised (truncated
+			// since it was opened): the body cannot be completed.
+			return 0, false, unix.EIO
+		}
 		return int64(r), int64(r) < cnt, nil
 	}
 	k, total := 0, 0
