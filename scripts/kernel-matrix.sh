@@ -40,11 +40,13 @@
 #   KM_BIN_TIMEOUT    seconds per test binary inside the guest  [240]
 #   KM_BOOT_TIMEOUT   seconds per guest, boot to poweroff        [480]
 #   KM_MEM            guest RAM in MiB                          [1536]
+#   KM_CPU            qemu -cpu model                           [max]
 #   KM_SMP            guest vCPUs                               [2 when CI=true, else 1]
 #   KM_SERVE=0        skip the serve smoke test
 #   KM_UID            run probe, tests and serve as this uid instead of root (then
 #                     io_uring memory counts against RLIMIT_MEMLOCK before 5.12)
 #   KM_OUT            directory for logs and the summary        [mktemp -d]
+#   KM_KEEP=1         keep the initramfs and its staging tree in KM_OUT
 #   KM_VERBOSE=1      stream the guest console while it runs
 #
 # Output: the table on stdout; per kernel the probe block, skipped tests with their
@@ -203,7 +205,7 @@ build_all() {
 		[ "$rel" = "$pdir" ] && rel=$(basename "$pdir")
 		name=${rel//\//_}
 		mkdir -p "$STAGE/t/$name"
-		if CGO_ENABLED=0 go test -c -o "$STAGE/t/$name/$name.test" "$imp" >"$OUT/build-$name.log" 2>&1 &&
+		if CGO_ENABLED=0 go test -c -vet=off -o "$STAGE/t/$name/$name.test" "$imp" >"$OUT/build-$name.log" 2>&1 &&
 			[ -x "$STAGE/t/$name/$name.test" ]; then
 			[ -d "$pdir/testdata" ] && cp -a "$pdir/testdata" "$STAGE/t/$name/"
 			log "built $rel ($(du -h "$STAGE/t/$name/$name.test" | cut -f1))"
@@ -279,7 +281,7 @@ boot() {
 		tail_pid=$!
 	fi
 	t0=$(date +%s)
-	timeout -k 10 "$BOOT_TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -cpu max -smp "$SMP" -m "$MEM" \
+	timeout -k 10 "$BOOT_TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -cpu "${KM_CPU:-max}" -smp "$SMP" -m "$MEM" \
 		-machine pc -nodefaults -display none -monitor none -no-reboot \
 		-serial "file:$con" -kernel "$kernel" -initrd "$OUT/initramfs.cpio" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=1 rdinit=/init mitigations=off random.trust_cpu=on" \
@@ -330,9 +332,24 @@ parse() {
 				else if (p in st) s = st[p]
 				else if (p == cur) s = (qrc == 124 || qrc == 137) ? "guest-timeout" : "guest-died"
 				else s = "not-run"
-				printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", suite, kernel, p, s, np[p] + 0, nf[p] + 0, ns[p] + 0, el[p], reason[p]
+				r = (s == "skip-all" || p ~ /^serve-/) ? reason[p] : ""
+				printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", suite, kernel, p, s, np[p] + 0, nf[p] + 0, ns[p] + 0, el[p], r
 			}
 		}' "$con.txt" >>"$OUT/summary.tsv"
+}
+
+# failed_output filters one package'"'"'s -test.v output down to the log lines
+# and result lines of the tests that failed or never finished (a panic or a
+# timeout dump lands in the test that was running).
+failed_output() {
+	awk '
+		/^(KM-BEGIN|RESULT) / { next }
+		/^=== (RUN|NAME|CONT|PAUSE) / { tn = $3; if (!(tn in seen)) { seen[tn] = 1; order[++n] = tn } next }
+		/^ *--- (PASS|SKIP): / { done[$3] = 1; next }
+		/^ *--- FAIL: / { failed[$3] = 1; buf[$3] = buf[$3] $0 "\n"; next }
+		/^(PASS|FAIL)$/ { next }
+		{ if (tn != "") buf[tn] = buf[tn] $0 "\n"; else print }
+		END { for (i = 1; i <= n; i++) { t = order[i]; if (failed[t] || !(t in done)) printf "%s", buf[t] } }'
 }
 
 print_report() {
@@ -343,7 +360,8 @@ print_report() {
 	awk -F '\t' -v suites="${SUITES[*]}" '
 		{ k[$1] = $2; key = $1 SUBSEP $3; if (!($3 in seen)) { seen[$3] = 1; order[++np] = $3 }
 		  c = $4
-		  if ($4 == "pass") c = "pass " $5 (($7 > 0) ? " (" $7 " skip)" : "")
+		  if ($4 == "pass" && $3 ~ /^serve-/) c = "pass"
+		  else if ($4 == "pass") c = "pass " $5 (($7 > 0) ? " (" $7 " skip)" : "")
 		  else if ($4 == "fail") c = "FAIL " $6 "/" ($5 + $6)
 		  else if ($4 == "skip-all") c = "skip-all"
 		  else c = toupper($4)
@@ -386,8 +404,8 @@ print_report() {
 				guest-timeout | guest-died)
 					echo "      guest stopped while running $p (qemu: $(tail -n 1 "$OUT/$s.qemu")); console tail:"
 					sed -n "/^KM-BEGIN pkg=$p\$/,\$p" "$con" | tail -n 40 | sed 's/^/      /' ;;
-				*) sed -n "/^KM-BEGIN pkg=$p\$/,/^RESULT pkg=$p /p" "$con" |
-					grep -v -e '^=== ' -e '^--- PASS' -e '^ *--- PASS' | head -n 80 | sed 's/^/      /' ;;
+				*) awk -F '\t' -v s="$s" -v p="$p" '$1 == s && $3 == p && $9 != "" { print "      reason: " $9 }' "$OUT/summary.tsv"
+					sed -n "/^KM-BEGIN pkg=$p\$/,/^RESULT pkg=$p /p" "$con" | failed_output | head -n 120 | sed 's/^/      /' ;;
 				esac
 			done
 	done
@@ -435,6 +453,8 @@ for s in "${SUITES[@]}"; do
 	parse "$s"
 done
 print_report
+# The initramfs and its staging tree are large and rebuilt every run.
+[ "${KM_KEEP:-0}" = 1 ] || rm -rf "$STAGE" "$OUT/initramfs.cpio"
 echo "total $(($(date +%s) - T0)) s"
 
 if awk -F '\t' '$4 == "no-boot" { bad = 1 } END { exit !bad }' "$OUT/summary.tsv"; then
