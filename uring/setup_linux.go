@@ -300,8 +300,8 @@ func (r *Ring) SQEntries() uint32 { return r.sq.entries }
 // CQEntries returns the number of CQ slots.
 func (r *Ring) CQEntries() uint32 { return r.cq.entries }
 
-// MapMemory returns n bytes (rounded up to whole pages) of zeroed anonymous memory mapped
-// outside the Go heap: memory the kernel may read or write after submission without being
+// MapMemory returns n bytes of zeroed anonymous memory (whole pages are mapped) outside the
+// Go heap: memory the kernel may read or write after submission without being
 // pinned. Release it with UnmapMemory once no request uses it.
 func MapMemory(n int) ([]byte, error) {
 	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)

@@ -275,7 +275,7 @@ func TestWaitsSurviveSignals(t *testing.T) {
 	if _, err := r.SubmitAndWaitTimeout(1, d); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("timed wait under signals: %v", err)
 	}
-	if el := time.Since(start); el < d || el > 20*d {
+	if el := time.Since(start); el < d || el > 50*d {
 		t.Fatalf("timed wait of %v took %v under signals", d, el)
 	}
 	s := mustSQE(t, r)
