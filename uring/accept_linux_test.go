@@ -119,3 +119,31 @@ func TestAcceptWithAddress(t *testing.T) {
 		t.Fatalf("peer address family %d port %d len %d, want port %d", in4.Family, gotPort, *addrLen, local.(*unix.SockaddrInet4).Port)
 	}
 }
+
+func TestAcceptDirectSlot(t *testing.T) {
+	requireKernel(t, 5, 15, "direct descriptors")
+	r := newTestRing(t, 8, nil)
+	requireOps(t, r, OpAccept, OpSend)
+	must(t, r.RegisterFiles([]int32{-1, -1, -1, -1}))
+	ln, port := listenTCP(t)
+	s := mustSQE(t, r)
+	s.PrepAcceptDirect(ln, nil, nil, 0, 3) // into slot 3
+	if _, err := r.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	cl := dialTCP(t, port)
+	if c := reap(t, r, 1)[0]; c.Res != 0 {
+		t.Fatalf("direct accept into slot 3: %+v", c)
+	}
+	mem := mapped(t, 8)
+	copy(mem, "slot3")
+	s = mustSQE(t, r)
+	s.PrepSend(3, mem[:5], unix.MSG_NOSIGNAL)
+	s.SetFlags(SQEFixedFile)
+	if c := reap(t, r, 1)[0]; c.Res != 5 {
+		t.Fatalf("send on fixed slot 3: %+v", c)
+	}
+	if got := readFull(t, cl, 5); string(got) != "slot3" {
+		t.Fatalf("client read %q", got)
+	}
+}

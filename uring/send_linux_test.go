@@ -3,6 +3,7 @@ package uring
 import (
 	"runtime"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -76,4 +77,44 @@ func TestSendBrokenPipe(t *testing.T) {
 		runtime.Gosched()
 	}
 	t.Fatal("send to a closed peer never failed")
+}
+
+func TestConnectAndRecvmsg(t *testing.T) {
+	r := newTestRing(t, 8, nil)
+	requireOps(t, r, OpConnect, OpRecvmsg)
+	ln, port := listenTCP(t)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	must(t, err)
+	t.Cleanup(func() { unix.Close(fd) })
+	sa := &unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: [4]byte{127, 0, 0, 1}}
+	sa.Port = uint16(port>>8) | uint16(port&0xff)<<8 // network byte order
+	s := mustSQE(t, r)
+	s.PrepConnect(fd, (*unix.RawSockaddrAny)(unsafe.Pointer(sa)), unix.SizeofSockaddrInet4)
+	if c := reap(t, r, 1)[0]; c.Res != 0 {
+		t.Fatalf("connect: %v", unix.Errno(-c.Res))
+	}
+	runtime.KeepAlive(sa)
+	peer, _, err := unix.Accept4(ln, unix.SOCK_CLOEXEC)
+	for err == unix.EINTR {
+		peer, _, err = unix.Accept4(ln, unix.SOCK_CLOEXEC)
+	}
+	must(t, err)
+	t.Cleanup(func() { unix.Close(peer) })
+	writeAll(t, peer, []byte("scatter"))
+
+	mem := mapped(t, 64)
+	iov := make([]unix.Iovec, 2) // heap, reachable until the CQE
+	iov[0].Base, iov[1].Base = &mem[0], &mem[32]
+	iov[0].SetLen(3)
+	iov[1].SetLen(16)
+	msg := &unix.Msghdr{Iov: &iov[0]}
+	msg.SetIovlen(2)
+	s = mustSQE(t, r)
+	s.PrepRecvmsg(fd, msg, 0)
+	c := reap(t, r, 1)[0]
+	runtime.KeepAlive(iov)
+	runtime.KeepAlive(msg)
+	if c.Res != 7 || string(mem[:3]) != "sca" || string(mem[32:36]) != "tter" {
+		t.Fatalf("recvmsg res %d: %q + %q", c.Res, mem[:3], mem[32:36])
+	}
 }
