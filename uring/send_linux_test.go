@@ -86,14 +86,17 @@ func TestConnectAndRecvmsg(t *testing.T) {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	must(t, err)
 	t.Cleanup(func() { unix.Close(fd) })
-	sa := &unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: [4]byte{127, 0, 0, 1}}
+	addr := new(unix.RawSockaddrAny) // heap, reachable until the CQE
+	sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(addr))
+	sa.Family = unix.AF_INET
+	sa.Addr = [4]byte{127, 0, 0, 1}
 	sa.Port = uint16(port>>8) | uint16(port&0xff)<<8 // network byte order
 	s := mustSQE(t, r)
-	s.PrepConnect(fd, (*unix.RawSockaddrAny)(unsafe.Pointer(sa)), unix.SizeofSockaddrInet4)
+	s.PrepConnect(fd, addr, unix.SizeofSockaddrInet4)
 	if c := reap(t, r, 1)[0]; c.Res != 0 {
 		t.Fatalf("connect: %v", unix.Errno(-c.Res))
 	}
-	runtime.KeepAlive(sa)
+	runtime.KeepAlive(addr)
 	peer, _, err := unix.Accept4(ln, unix.SOCK_CLOEXEC)
 	for err == unix.EINTR {
 		peer, _, err = unix.Accept4(ln, unix.SOCK_CLOEXEC)
