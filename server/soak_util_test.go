@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,9 +46,17 @@ func skPick[T any](short, long T) T {
 // skBackends runs f once per engine as a subtest. The uring subtest skips
 // (with the reason) where the uring engine cannot run, e.g. under a
 // RINGHTTPD_URING_MASK that removes a feature it cannot do without.
+//
+// RINGHTTPD_SOAK_BACKENDS (comma separated) narrows the engines, e.g. to
+// "uring" when scripts/mask-matrix.sh runs the suite once per kernel-feature
+// mask (the mask does not change the epoll engine).
 func skBackends(t *testing.T, f func(t *testing.T, backend string)) {
+	only := os.Getenv("RINGHTTPD_SOAK_BACKENDS")
 	for _, b := range []string{BackendEpoll, BackendUring} {
 		t.Run(b, func(t *testing.T) {
+			if only != "" && !slices.Contains(strings.Split(only, ","), b) {
+				t.Skip("RINGHTTPD_SOAK_BACKENDS=" + only)
+			}
 			if b == BackendUring {
 				if ok, why := UringAvailable(); !ok {
 					t.Skip("uring engine unavailable: " + why)
@@ -220,14 +229,15 @@ type skUsage struct {
 	fds        int   // open descriptors
 	rss        int64 // resident bytes
 	goroutines int   // in-process only
+	heap       int64 // live Go heap after a GC; in-process only
 	threads    int
 	ringPolls  int // armed poll-driven io_uring requests (fdinfo PollList)
 	rings      int
 }
 
 func (u skUsage) String() string {
-	return fmt.Sprintf("fds=%d rss=%.1fMiB goroutines=%d threads=%d rings=%d ring-polls=%d",
-		u.fds, float64(u.rss)/(1<<20), u.goroutines, u.threads, u.rings, u.ringPolls)
+	return fmt.Sprintf("fds=%d rss=%.1fMiB heap=%.1fMiB goroutines=%d threads=%d rings=%d ring-polls=%d",
+		u.fds, float64(u.rss)/(1<<20), float64(u.heap)/(1<<20), u.goroutines, u.threads, u.rings, u.ringPolls)
 }
 
 // skMeasure reads pid's usage from /proc ("self" for this process, after
@@ -238,6 +248,9 @@ func skMeasure(pid string) skUsage {
 		runtime.GC()
 		debug.FreeOSMemory()
 		u.goroutines = runtime.NumGoroutine()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		u.heap = int64(ms.HeapAlloc)
 	}
 	base := "/proc/" + pid
 	ents, _ := os.ReadDir(base + "/fd")
@@ -370,4 +383,21 @@ func skLatencies(ds []time.Duration) (maxd, p99 time.Duration) {
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[len(s)-1], s[(len(s)*99)/100]
+}
+
+// skCheckMemory fails t when memory grew from before to after by more than
+// 5 % (plus slack bytes): RSS in a normal build; the live Go heap in a
+// -race build, whose RSS includes shadow memory that is never returned
+// (RSS is then only logged). Mapped memory outside the Go heap (rings,
+// buffer rings) shows in RSS only: run without -race (scripts/soak.sh) to
+// check it.
+func skCheckMemory(t *testing.T, before, after skUsage, slack int64) {
+	t.Helper()
+	mib := func(v int64) float64 { return float64(v) / (1 << 20) }
+	if !skRace && !skWithin(before.rss, after.rss, slack, 0.05) {
+		t.Errorf("RSS %.1f MiB -> %.1f MiB", mib(before.rss), mib(after.rss))
+	}
+	if before.heap > 0 && !skWithin(before.heap, after.heap, slack, 0.05) {
+		t.Errorf("live heap %.1f MiB -> %.1f MiB", mib(before.heap), mib(after.heap))
+	}
 }
