@@ -440,7 +440,11 @@ func TestE2ETimeouts(t *testing.T) {
 		})
 		t.Run("idle before first request", func(t *testing.T) {
 			c := dialRaw(t, s)
+			start := time.Now()
 			c.expectEOF(t, 3*time.Second)
+			if el := time.Since(start); el < 200*time.Millisecond {
+				t.Fatalf("idle close after %v, before the idle timeout", el)
+			}
 		})
 		t.Run("send without progress", func(t *testing.T) {
 			before := s.stats.timeouts.Load()
@@ -458,12 +462,30 @@ func TestE2ETimeouts(t *testing.T) {
 				t.Fatalf("got the whole body (%d bytes) despite the send timeout", n)
 			}
 		})
+		t.Run("serves after a send timeout", func(t *testing.T) {
+			for i := range 4 {
+				c := dialRaw(t, s)
+				req := get("/mem/7")
+				for _, part := range []string{req[:3], req[3:10], req[10:]} {
+					c.send(t, part)
+					time.Sleep(5 * time.Millisecond)
+				}
+				resp, body := c.response(t, "GET")
+				if resp.StatusCode != 200 || len(body) != 7 {
+					t.Fatalf("connection %d: status %d, %d bytes", i, resp.StatusCode, len(body))
+				}
+			}
+		})
 		t.Run("slow but progressing client", func(t *testing.T) {
+			s := startServer(t, backend, h, func(c *Config) {
+				c.HeaderTimeout = 2 * time.Second
+				c.IdleTimeout = 2 * time.Second
+			})
 			c := dialRaw(t, s)
 			req := get("/mem/7")
-			for i := range len(req) { // whole request within the header timeout
+			for i := range len(req) { // ~200ms in all: slower than one read, within the header timeout
 				c.send(t, req[i:i+1])
-				time.Sleep(time.Millisecond)
+				time.Sleep(5 * time.Millisecond)
 			}
 			resp, body := c.response(t, "GET")
 			if resp.StatusCode != 200 || len(body) != 7 {
