@@ -1,0 +1,268 @@
+//go:build linux
+
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ringhttpd/ringhttpd/files"
+)
+
+// skGenContent is file id's content at generation gen: 16-byte blocks
+// "F<id>G<gen>|<id>\n", so any byte of a response can be checked against
+// the file asked for (skCheckGen) whatever generation it came from.
+func skGenContent(id, gen, size int) []byte {
+	block := fmt.Sprintf("F%02dG%08d|%02d\n", id, gen%100000000, id)
+	return bytes.Repeat([]byte(block), size/16+1)[:size]
+}
+
+// skCheckGen checks that body, found at offset off of file id, consists of
+// that file's bytes only (of any generation). It reports torn when the body
+// holds NUL bytes from the file's offset x up to a page boundary (or the
+// end of body): the signature of a truncation to x after the page was
+// handed to the socket by reference (sendfile and splice share page-cache
+// pages; truncate zeroes the tail of the partial page). Any other byte is
+// an error.
+func skCheckGen(id int, off int64, body []byte) (torn bool, err error) {
+	d1, d2 := byte('0'+id/10), byte('0'+id%10)
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c == 0 {
+			j := i
+			for j < len(body) && body[j] == 0 && (j == i || (off+int64(j))%4096 != 0) {
+				j++
+			}
+			if j == len(body) || (off+int64(j))%4096 == 0 {
+				torn = true
+				i = j - 1
+				continue
+			}
+		}
+		q := (off + int64(i)) % 16
+		ok := false
+		switch q {
+		case 0:
+			ok = c == 'F'
+		case 1, 13:
+			ok = c == d1
+		case 2, 14:
+			ok = c == d2
+		case 3:
+			ok = c == 'G'
+		case 12:
+			ok = c == '|'
+		case 15:
+			ok = c == '\n'
+		default:
+			ok = c >= '0' && c <= '9'
+		}
+		if !ok {
+			lo, hi := max(i-16, 0), min(i+16, len(body))
+			return torn, fmt.Errorf("byte %d (file offset %d) is %q, not file %02d's: ...%q...", i, off+int64(i), c, id, body[lo:hi])
+		}
+	}
+	return torn, nil
+}
+
+// TestFaultFilesChanging replaces (rename over), truncates, rewrites in
+// place, deletes and recreates files while clients fetch them (whole and
+// ranges, small files served from memory and large ones from a
+// descriptor). No response may hold another file's bytes or anything but
+// the asked file's bytes; a response may be cut short only when its file
+// shrank (the connection then closes). After the changes stop and the
+// revalidation interval passes, every worker serves exactly what is on
+// disk.
+func TestFaultFilesChanging(t *testing.T) {
+	skBackends(t, testFaultFilesChanging)
+}
+
+func testFaultFilesChanging(t *testing.T, backend string) {
+	const (
+		nFiles     = 8
+		revalidate = 100 * time.Millisecond
+	)
+	dur := skPick(2*time.Second, 60*time.Second)
+	sizes := func(id int, rng *rand.Rand) int {
+		if id < nFiles/2 {
+			return 1 + rng.IntN(60<<10) // served from memory
+		}
+		return 100<<10 + rng.IntN(900<<10) // served from a descriptor
+	}
+	rng0 := rand.New(rand.NewPCG(7, 7))
+	init := map[string][]byte{}
+	for id := 0; id < nFiles; id++ {
+		init[fmt.Sprintf("f%02d", id)] = skGenContent(id, 0, sizes(id, rng0))
+	}
+	root := skRoot(t, init)
+	s, addr := skStart(t, backend, Config{}, files.Config{Root: root, Revalidate: revalidate})
+	_ = s
+
+	var stop atomic.Bool
+	var muts [5]atomic.Int64 // replace, truncate, in-place, delete, recreate
+	var mwg sync.WaitGroup
+	mwg.Add(1)
+	go func() {
+		defer mwg.Done()
+		rng := rand.New(rand.NewPCG(1, 1))
+		gen := 0
+		for !stop.Load() {
+			id := rng.IntN(nFiles)
+			p := filepath.Join(root, fmt.Sprintf("f%02d", id))
+			gen++
+			_, err := os.Stat(p)
+			exists := err == nil
+			switch k := rng.IntN(5); {
+			case !exists:
+				os.WriteFile(p, skGenContent(id, gen, sizes(id, rng)), 0o644)
+				muts[4].Add(1)
+			case k == 0:
+				tmp := p + ".tmp"
+				os.WriteFile(tmp, skGenContent(id, gen, sizes(id, rng)), 0o644)
+				os.Rename(tmp, p)
+				muts[0].Add(1)
+			case k == 1:
+				if st, err := os.Stat(p); err == nil && st.Size() > 0 {
+					os.Truncate(p, rng.Int64N(st.Size()))
+				}
+				muts[1].Add(1)
+			case k == 2:
+				// In place, same inode: only the same file's bytes again.
+				if f, err := os.OpenFile(p, os.O_WRONLY, 0); err == nil {
+					st, _ := f.Stat()
+					f.WriteAt(skGenContent(id, gen, int(st.Size())), 0)
+					f.Close()
+				}
+				muts[2].Add(1)
+			case k == 3:
+				os.Remove(p)
+				muts[3].Add(1)
+			default:
+				os.WriteFile(p, skGenContent(id, gen, sizes(id, rng)), 0o644) // O_TRUNC then write
+				muts[0].Add(1)
+			}
+			time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
+		}
+	}()
+
+	var ok200, ok206, cut, notFound, other, tornN atomic.Int64
+	var emu sync.Mutex
+	var errs []error
+	fail := func(err error) {
+		emu.Lock()
+		if len(errs) < 10 {
+			errs = append(errs, err)
+		}
+		emu.Unlock()
+	}
+	var rwg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		rwg.Add(1)
+		go func() {
+			defer rwg.Done()
+			rng := rand.New(rand.NewPCG(2, uint64(g)))
+			for !stop.Load() {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					fail(err)
+					return
+				}
+				br := bufio.NewReaderSize(c, 64<<10)
+				for k := 0; k < 20 && !stop.Load(); k++ {
+					c.SetDeadline(time.Now().Add(10 * time.Second))
+					id := rng.IntN(nFiles)
+					var off int64
+					req := fmt.Sprintf("GET /f%02d HTTP/1.1\r\nHost: x\r\n\r\n", id)
+					if rng.IntN(3) == 0 {
+						off = rng.Int64N(64 << 10)
+						req = fmt.Sprintf("GET /f%02d HTTP/1.1\r\nHost: x\r\nRange: bytes=%d-%d\r\n\r\n", id, off, off+rng.Int64N(256<<10))
+					}
+					if _, err := io.WriteString(c, req); err != nil {
+						fail(err)
+						break
+					}
+					p, err := skReadResp(br, "GET")
+					if err != nil && !errors.Is(err, skErrTruncated) {
+						fail(fmt.Errorf("f%02d: %w", id, err))
+						break
+					}
+					if p == nil { // cut inside the head
+						cut.Add(1)
+						break
+					}
+					if p.status == 200 {
+						off = 0
+					}
+					switch p.status {
+					case 200, 206:
+						torn, cerr := skCheckGen(id, off, p.body)
+						if cerr != nil {
+							fail(fmt.Errorf("f%02d status %d: %w", id, p.status, cerr))
+						}
+						if torn {
+							tornN.Add(1)
+						}
+					case 404:
+						notFound.Add(1)
+					default:
+						other.Add(1) // 416 after a truncation, 503 when a file kept changing
+					}
+					if err != nil { // the file shrank while being sent
+						cut.Add(1)
+						break
+					}
+					if p.status == 200 {
+						ok200.Add(1)
+					} else if p.status == 206 {
+						ok206.Add(1)
+					}
+					if p.close {
+						break
+					}
+				}
+				c.Close()
+			}
+		}()
+	}
+	time.Sleep(dur)
+	stop.Store(true)
+	mwg.Wait()
+	rwg.Wait()
+	t.Logf("%s: %v of changes: %d replaced, %d truncated, %d rewritten in place, %d deleted, %d recreated; responses: %d 200, %d 206, %d 404, %d other, %d cut short, %d torn by a truncation (NULs to a page end)",
+		backend, dur, muts[0].Load(), muts[1].Load(), muts[2].Load(), muts[3].Load(), muts[4].Load(),
+		ok200.Load(), ok206.Load(), notFound.Load(), other.Load(), cut.Load(), tornN.Load())
+	for _, err := range errs {
+		t.Error(err)
+	}
+
+	// No stale bytes once the revalidation interval has passed: every
+	// worker (each has its own cache; connections spread over them) serves
+	// what is on disk.
+	time.Sleep(revalidate + 200*time.Millisecond)
+	for id := 0; id < nFiles; id++ {
+		name := fmt.Sprintf("f%02d", id)
+		want, err := os.ReadFile(filepath.Join(root, name))
+		for k := 0; k < 8; k++ {
+			r, _, gerr := skGet(addr, "/"+name, 10*time.Second)
+			switch {
+			case gerr != nil:
+				t.Errorf("%s after the changes: %v", name, gerr)
+			case err != nil && r.status != 404:
+				t.Errorf("%s is deleted, got %d", name, r.status)
+			case err == nil && (r.status != 200 || !bytes.Equal(r.body, want)):
+				t.Errorf("%s after the changes: %d, %d bytes, want the %d bytes on disk", name, r.status, len(r.body), len(want))
+			}
+		}
+	}
+}
