@@ -1,5 +1,34 @@
 // Command ringhttpd is a static-file and HTTP/1.1 server for Linux driven by
 // io_uring, with an epoll fallback.
+//
+// Usage:
+//
+//	ringhttpd [serve] [flags]   serve a directory (the default command)
+//	ringhttpd probe [--json]    report what this kernel allows and what --backend auto picks
+//	ringhttpd version           print the version
+//
+// With no arguments ringhttpd serves the current directory on :8080. The
+// serve flags (see `ringhttpd serve --help`; each is also a RINGHTTPD_*
+// environment variable, e.g. RINGHTTPD_LISTEN=":8080,[::1]:8080"):
+//
+//	--root DIR             directory served (default ".")
+//	--listen ADDR          host:port, [v6]:port or :port; repeatable
+//	--backend NAME         auto (uring when the kernel allows, else epoll, saying why), uring, epoll
+//	--workers N            event loops, one thread and SO_REUSEPORT listener each (0: one per CPU)
+//	--pin                  pin worker i to CPU i
+//	--index NAME           index file ("" disables); --listing, --dotfiles
+//	--header-timeout D     10s: first byte of a request until it is complete
+//	--idle-timeout D       60s: keep-alive wait
+//	--send-timeout D       60s: a send without progress
+//	--shutdown-timeout D   10s: SIGINT/SIGTERM stop accepting, finish in-flight answers, then close
+//	--max-conns N          per worker; accepting pauses at N, resumes at 90%
+//	--max-request-line, --max-header-bytes, --max-headers, --max-body   request limits
+//	--access-log off|-|PATH   Common Log Format, buffered per worker, never blocking
+//	--log-level LEVEL      debug, info, warn, error
+//
+// A bad flag value, a bad root or a busy port prints one line on stderr and
+// exits with status 2. A second SIGINT/SIGTERM during shutdown closes
+// everything at once.
 package main
 
 import (
