@@ -279,13 +279,13 @@ func (l *uringLoop) run() {
 	w := l.w
 	l.armWake()
 	for {
-		w.tick()
 		if w.shutdownStep(l.closeListeners) {
 			break
 		}
 		l.syncAccept()
 		w.syncDirty(l.sync)
 		l.enter(w.waitTimeout())
+		w.tick() // after the wait: timers armed while reaping use a fresh clock
 		l.reap()
 		w.syncDirty(l.sync)
 	}
@@ -771,6 +771,12 @@ func (l *uringLoop) onFileSend(c *conn, u *uconn, res int32) {
 // has completed (maybeClosed).
 func (l *uringLoop) closeConn(c *conn, u *uconn) {
 	u.closing = true
+	if c.kill && !c.out.empty() {
+		// Output the peer did not take (a stalled send): close with a
+		// reset instead of leaving the kernel an orphan socket trickling
+		// the rest to a peer that does not read.
+		unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	}
 	if u.inflight > 0 {
 		// Shutting the socket down ends every operation on it on any
 		// kernel: a pending recv sees EOF, a send waiting for room EPIPE.
