@@ -208,10 +208,15 @@ func (w *worker) eof(c *conn) {
 		return
 	}
 	c.eof = true
-	if c.op == nil && (len(c.in) == 0 || c.out.bytes < outHighWater) {
-		// Nothing buffered can complete any more.
-		c.closing = true
-		w.putIn(c)
+	if c.op == nil {
+		if len(c.in) == 0 {
+			c.closing = true
+		} else if c.out.empty() {
+			// Answer what is complete; afterInput closes once only a
+			// partial request is left. (Input held back behind pending
+			// output or an op is processed, and closed, by sent/opDone.)
+			w.process(c)
+		}
 	}
 	w.retime(c)
 	w.markDirty(c)
@@ -416,9 +421,14 @@ func (w *worker) sent(c *conn, n int64) {
 		w.tm.arm(c, timerSend, w.now) // progress restarts the send timer
 		return
 	}
-	if !c.closing && !c.kill && c.op == nil && len(c.in) > 0 {
-		w.process(c) // requests held back by the high-water mark
-		w.markDirty(c)
+	if !c.closing && !c.kill && c.op == nil {
+		if len(c.in) > 0 {
+			w.process(c) // requests held back by the high-water mark
+			w.markDirty(c)
+		} else if c.eof {
+			c.closing = true
+			w.markDirty(c)
+		}
 	}
 	w.retime(c)
 }

@@ -710,3 +710,36 @@ func TestE2EListen(t *testing.T) {
 		}
 	})
 }
+
+func TestE2EHalfClose(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, backend string) {
+		h := newTestHandler(t)
+		s := startServer(t, backend, h, nil)
+		for _, tc := range []struct {
+			name  string
+			paths []string
+		}{
+			{"one", []string{"/mem/10"}},
+			{"pipelined", []string{"/mem/10", "/mem/20000", "/mem/30"}},
+			{"ops", []string{"/op/20", "/mem/5", "/op/10"}},
+			{"over the high-water mark", []string{fmt.Sprintf("/mem/%d", 2*outHighWater), "/mem/7", "/op/5", "/mem/9"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c := dialRaw(t, s)
+				var batch strings.Builder
+				for _, p := range tc.paths {
+					batch.WriteString(get(p))
+				}
+				c.send(t, batch.String())
+				c.Conn.(*net.TCPConn).CloseWrite() // FIN after the requests
+				for i, p := range tc.paths {
+					resp, body := c.response(t, "GET")
+					if resp.StatusCode != 200 || len(body) == 0 {
+						t.Fatalf("answer %d (%s): %d, %d bytes", i, p, resp.StatusCode, len(body))
+					}
+				}
+				c.expectEOF(t, 3*time.Second)
+			})
+		}
+	})
+}
