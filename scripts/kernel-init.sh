@@ -16,7 +16,8 @@
 #
 # /km.conf (written by the host) sets KM_BIN_TIMEOUT (seconds per binary),
 # KM_TESTFLAGS (extra flags for every test binary), KM_SERVE (1: run the
-# serve smoke test) and KM_UID (run probe, tests and serve as this uid).
+# serve smoke test), KM_UID (run probe, tests and serve as this uid) and
+# KM_EMULATED (1: exported to tests as RINGHTTPD_TEST_EMULATED=1).
 
 /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
@@ -39,7 +40,11 @@ KM_BIN_TIMEOUT=180
 KM_TESTFLAGS=
 KM_SERVE=1
 KM_UID=
+KM_EMULATED=
 [ -f /km.conf ] && . /km.conf
+# Tests may read this to stretch timing assumptions: under software emulation
+# (qemu TCG) everything runs about ten times slower than on the host.
+[ "$KM_EMULATED" = 1 ] && export RINGHTTPD_TEST_EMULATED=1
 # /bin/km-as runs its arguments as KM_UID when set: unprivileged, so without
 # CAP_IPC_LOCK io_uring memory counts against RLIMIT_MEMLOCK on kernels before 5.12.
 if [ -n "$KM_UID" ]; then
@@ -60,7 +65,7 @@ fi
 chmod 755 /bin/km-as
 
 memkib=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
-echo "KM-INIT kernel=$(uname -r) nproc=$(nproc) mem_kib=$memkib uid=${KM_UID:-0} memlock=$(ulimit -l) nofile=$(ulimit -n)"
+echo "KM-INIT kernel=$(uname -r) nproc=$(nproc) mem_kib=$memkib uid=${KM_UID:-0} memlock=$(ulimit -l) nofile=$(ulimit -n) emulated=${KM_EMULATED:-0}"
 ip -o addr show dev lo | sed 's/^/KM-LO /'
 
 # now prints the uptime in hundredths of a second.
@@ -89,11 +94,13 @@ for dir in /t/*/; do
 	# shellcheck disable=SC2086 # KM_TESTFLAGS is a list of flags
 	# Streamed to the console as it runs, so a guest that hangs or dies
 	# still shows how far its tests got.
+	set -f # KM_TESTFLAGS is split into words but never globbed
 	{
 		timeout -s KILL "$KM_BIN_TIMEOUT" km-as "$bin" -test.short -test.v -test.count=1 \
 			-test.timeout="${gotimeout}s" $KM_TESTFLAGS
 		echo $? >/tmp/km.rc
 	} 2>&1 | tee "/tmp/$name.out"
+	set +f
 	rc=$(cat /tmp/km.rc)
 	el=$(secs "$t0")
 	npass=$(grep -c '^--- PASS' "/tmp/$name.out")
