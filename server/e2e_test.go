@@ -516,7 +516,7 @@ func TestE2EShutdown(t *testing.T) {
 			results := make(chan result, n)
 			for range n {
 				c := dialRaw(t, s)
-				c.send(t, get("/op/1000"))
+				c.send(t, get("/op/600"))
 				go func() {
 					resp, err := http.ReadResponse(c.r, nil)
 					if err != nil {
@@ -539,8 +539,8 @@ func TestE2EShutdown(t *testing.T) {
 			}
 			for range n {
 				r := <-results
-				if r.err != nil || r.status != 200 || r.body != "op 1000" || !r.close {
-					t.Fatalf("in-flight request: %+v, want 200 \"op 1000\" with Connection: close", r)
+				if r.err != nil || r.status != 200 || r.body != "op 600" || !r.close {
+					t.Fatalf("in-flight request: %+v, want 200 \"op 600\" with Connection: close", r)
 				}
 			}
 			idle.expectEOF(t, time.Second)
