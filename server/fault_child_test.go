@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -114,13 +115,14 @@ func TestFaultChildServer(t *testing.T) {
 
 // skChild is a server running in a child process.
 type skChild struct {
-	cmd  *exec.Cmd
-	pid  int
-	addr string
-	done chan struct{} // closed when the child has exited
-	werr error         // cmd.Wait's result, once done is closed
-	out  chan string   // the child's further stdout lines
-	errb *safeBuffer   // the child's stderr
+	cmd    *exec.Cmd
+	binary bool // the ringhttpd command, not this test binary
+	pid    int
+	addr   string
+	done   chan struct{} // closed when the child has exited
+	werr   error         // cmd.Wait's result, once done is closed
+	out    chan string   // the child's further stdout lines
+	errb   *safeBuffer   // the child's stderr
 }
 
 // safeBuffer is a strings.Builder safe for concurrent use.
@@ -143,8 +145,16 @@ func (s *safeBuffer) String() string {
 
 // skStartChild starts the child server for backend with extra environment
 // (keys without the RINGHTTPD_FAULT_ prefix) and waits until it serves.
+//
+// With RINGHTTPD_SOAK_BIN set to a built ringhttpd command, the child is
+// that command instead (`serve` with the equivalent flags; NOFILE through
+// prlimit(1); REVALIDATE has no flag and is ignored), so scripts/soak.sh
+// runs the fault tests against the real binary.
 func skStartChild(t *testing.T, backend, root string, extra map[string]string) *skChild {
 	t.Helper()
+	if bin := os.Getenv("RINGHTTPD_SOAK_BIN"); bin != "" {
+		return skStartBinary(t, bin, backend, root, extra)
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFaultChildServer$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "RINGHTTPD_FAULT_CHILD=1", "RINGHTTPD_FAULT_ROOT="+root, "RINGHTTPD_FAULT_BACKEND="+backend)
 	for k, v := range extra {
@@ -180,6 +190,75 @@ func skStartChild(t *testing.T, backend, root string, extra map[string]string) *
 		close(ch.done)
 	}()
 	t.Cleanup(ch.kill)
+	ch.waitReady(t, backend, ready)
+	return ch
+}
+
+// skStartBinary is skStartChild for the ringhttpd command.
+func skStartBinary(t *testing.T, bin, backend, root string, extra map[string]string) *skChild {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	args := []string{bin, "serve", "--root", root, "--listen", addr, "--backend", backend, "--workers", "2", "--log-level", "warn"}
+	flags := map[string]string{"HEADER_TIMEOUT": "--header-timeout", "SEND_TIMEOUT": "--send-timeout", "SHUTDOWN_TIMEOUT": "--shutdown-timeout", "MAXCONNS": "--max-conns"}
+	for k, v := range extra {
+		if f, ok := flags[k]; ok {
+			args = append(args, f, v)
+		}
+	}
+	if n, ok := extra["NOFILE"]; ok {
+		args = append([]string{"prlimit", "--nofile=" + n + ":" + n, "--"}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	ch := &skChild{cmd: cmd, binary: true, done: make(chan struct{}), out: make(chan string, 16), errb: &safeBuffer{ch: make(chan struct{}, 1)}}
+	cmd.Stderr = ch.errb
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ch.pid = cmd.Process.Pid // prlimit execs the command: same process
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case ch.out <- sc.Text():
+			default:
+			}
+		}
+		close(ch.out)
+		ch.werr = cmd.Wait()
+		close(ch.done)
+	}()
+	t.Cleanup(ch.kill)
+	ready := make(chan string, 1)
+	go func() {
+		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			select {
+			case <-ch.done:
+				return
+			default:
+			}
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				ready <- addr + " " + backend
+				return
+			}
+		}
+	}()
+	ch.waitReady(t, backend, ready)
+	return ch
+}
+
+// waitReady waits for the child's "addr backend" line.
+func (ch *skChild) waitReady(t *testing.T, backend string, ready <-chan string) {
+	t.Helper()
 	select {
 	case a := <-ready:
 		f := strings.Fields(a)
@@ -187,10 +266,11 @@ func skStartChild(t *testing.T, backend, root string, extra map[string]string) *
 			t.Fatalf("child serves %q, want backend %s", a, backend)
 		}
 		ch.addr = f[0]
+	case <-ch.done:
+		t.Fatalf("child server exited (%v): %s", ch.werr, ch.errb.String())
 	case <-time.After(20 * time.Second):
 		t.Fatalf("child server did not start: %s", ch.errb.String())
 	}
-	return ch
 }
 
 // kill kills the child and waits (bounded) for it to exit.
