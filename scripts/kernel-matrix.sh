@@ -302,13 +302,13 @@ boot() {
 
 # ---------------------------------------------------------------- report
 
-# parse SUITE: appends the suite's cells to summary.tsv:
+# parse SUITE VMLINUZ: appends the suite's cells to summary.tsv:
 # suite kernel pkg status pass fail skip elapsed reason
 parse() {
 	local suite=$1 con=$OUT/$1.console qrc secs
 	read -r qrc secs <"$OUT/$suite.boot"
 	tr -d '\r' <"$con" >"$con.txt"
-	awk -v suite="$suite" -v qrc="$qrc" -v secs="$secs" -v pkgs="$(ls "$STAGE/t" | tr '\n' ' ')" \
+	awk -v suite="$suite" -v qrc="$qrc" -v kfile="$(basename "$2" | sed 's/^vmlinuz-//')" -v secs="$secs" -v pkgs="$(ls "$STAGE/t" | tr '\n' ' ')" \
 		-v serve="$SERVE" \
 		-v buildfail="$(tr '\n' ' ' <"$OUT/build-fail")" '
 		function kv(line, key,   m) { if (match(line, " " key "=[^ ]*")) { m = substr(line, RSTART + length(key) + 2, RLENGTH - length(key) - 2); return m } return "" }
@@ -327,7 +327,7 @@ parse() {
 		}
 		/^KM-DONE/ { done = 1 }
 		END {
-			if (kernel == "") kernel = "?"
+			if (kernel == "") kernel = kfile
 			n = split(pkgs, P, " ")
 			if (serve == 1) { P[++n] = "serve-auto"; P[++n] = "serve-epoll"; P[++n] = "serve-uring" }
 			m = split(buildfail, B, " ")
@@ -404,14 +404,26 @@ print_report() {
 		# Output of failing packages, capped.
 		awk -F '\t' -v s="$s" '$1 == s && $4 != "pass" && $4 != "skip-all" && $4 != "no-tests" { print $3 "\t" $4 }' "$OUT/summary.tsv" |
 			while IFS=$'\t' read -r p st; do
+				[ "$st" = no-boot ] && [ -n "${noboot_said:-}" ] && continue
 				echo "  $st $p:"
 				case $st in
 				build-fail) sed 's/^/      /' "$OUT/build-$p.log" 2>/dev/null | head -n 30 ;;
-				no-boot) tail -n 30 "$con" | sed 's/^/      /'; sed 's/^/      qemu: /' "$OUT/$s.qemu" | tail -n 5 ;;
+				no-boot)
+					# Said once per kernel: the guest never ran /init.
+					[ -n "${noboot_said:-}" ] && continue
+					noboot_said=1
+					echo "      the guest never reached /init (qemu rc/seconds $(cat "$OUT/$s.boot"))"
+					grep -m 5 -E 'Kernel panic|BUG:|Oops|Out of memory|Initramfs|unable to|No working init' "$con" | sed 's/^/      kernel: /'
+					tail -n 15 "$con" | sed 's/^/      /'
+					sed 's/^/      qemu: /' "$OUT/$s.qemu" | tail -n 5 ;;
 				not-run) ;;
 				guest-timeout | guest-died)
-					echo "      guest stopped while running $p (qemu: $(tail -n 1 "$OUT/$s.qemu")); console tail:"
-					sed -n "/^KM-BEGIN pkg=$p\$/,\$p" "$con" | tail -n 40 | sed 's/^/      /' ;;
+					echo "      guest stopped while running $p (qemu rc/seconds $(cat "$OUT/$s.boot"); $(tail -n 1 "$OUT/$s.qemu"))"
+					sed -n "/^KM-BEGIN pkg=$p\$/,\$p" "$con" >"$OUT/$s.$p.tail"
+					# The kernel's verdict (panic, oops) and the test output before it.
+					grep -m 5 -E 'Kernel panic|BUG:|Oops|general protection|Out of memory|sysrq' "$OUT/$s.$p.tail" | sed 's/^/      kernel: /'
+					grep -v '^\[ *[0-9.]*\]' "$OUT/$s.$p.tail" | tail -n 30 | sed 's/^/      /'
+					rm -f "$OUT/$s.$p.tail" ;;
 				*) awk -F '\t' -v s="$s" -v p="$p" '$1 == s && $3 == p && $9 != "" { print "      reason: " $9 }' "$OUT/summary.tsv"
 					sed -n "/^KM-BEGIN pkg=$p\$/,/^RESULT pkg=$p /p" "$con" | failed_output | head -n 120 | sed 's/^/      /' ;;
 				esac
@@ -465,7 +477,7 @@ main() {
 	for s in "${SUITES[@]}"; do
 		log "$s: booting $(basename "${KERNEL[$s]}")"
 		boot "$s" "${KERNEL[$s]}"
-		parse "$s"
+		parse "$s" "${KERNEL[$s]}"
 	done
 	print_report
 	# The initramfs and its staging tree are large and rebuilt every run.
