@@ -63,6 +63,7 @@ else
 	printf '#!/bin/sh\nexec "$@"\n' >/bin/km-as
 fi
 chmod 755 /bin/km-as
+[ -n "$KM_UID" ] && echo "KM-AS $(km-as id)"
 
 memkib=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
 echo "KM-INIT kernel=$(uname -r) nproc=$(nproc) mem_kib=$memkib uid=${KM_UID:-0} memlock=$(ulimit -l) nofile=$(ulimit -n) emulated=${KM_EMULATED:-0}"
