@@ -25,6 +25,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -227,6 +229,8 @@ func skGet(addr, path string, timeout time.Duration) (*skResp, time.Duration, er
 // skUsage is a process's resource use at one moment.
 type skUsage struct {
 	fds        int   // open descriptors
+	sockets    int   // of which sockets
+	pipes      int   // of which pipes
 	rss        int64 // resident bytes
 	goroutines int   // in-process only
 	heap       int64 // live Go heap after a GC; in-process only
@@ -236,8 +240,8 @@ type skUsage struct {
 }
 
 func (u skUsage) String() string {
-	return fmt.Sprintf("fds=%d rss=%.1fMiB heap=%.1fMiB goroutines=%d threads=%d rings=%d ring-polls=%d",
-		u.fds, float64(u.rss)/(1<<20), float64(u.heap)/(1<<20), u.goroutines, u.threads, u.rings, u.ringPolls)
+	return fmt.Sprintf("fds=%d (sockets %d, pipes %d) rss=%.1fMiB heap=%.1fMiB goroutines=%d threads=%d rings=%d ring-polls=%d",
+		u.fds, u.sockets, u.pipes, float64(u.rss)/(1<<20), float64(u.heap)/(1<<20), u.goroutines, u.threads, u.rings, u.ringPolls)
 }
 
 // skMeasure reads pid's usage from /proc ("self" for this process, after
@@ -257,6 +261,12 @@ func skMeasure(pid string) skUsage {
 	u.fds = len(ents)
 	for _, e := range ents {
 		l, err := os.Readlink(base + "/fd/" + e.Name())
+		switch {
+		case strings.HasPrefix(l, "socket:"):
+			u.sockets++
+		case strings.HasPrefix(l, "pipe:"):
+			u.pipes++
+		}
 		if err != nil || l != "anon_inode:[io_uring]" {
 			continue
 		}
@@ -399,5 +409,58 @@ func skCheckMemory(t *testing.T, before, after skUsage, slack int64) {
 	}
 	if before.heap > 0 && !skWithin(before.heap, after.heap, slack, 0.05) {
 		t.Errorf("live heap %.1f MiB -> %.1f MiB", mib(before.heap), mib(after.heap))
+	}
+}
+
+// skWarmRecvBuffers makes n requests, each in its own receive, over 16
+// keep-alive connections, so that a uring worker has used every buffer of
+// its provided-buffer ring (2048 per worker, mapped once and reused: their
+// pages count in RSS from their first use on) before a baseline is taken.
+func skWarmRecvBuffers(t testing.TB, addr, path string, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			br := bufio.NewReader(c)
+			req := "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"
+			for i := 0; i < n/16; i++ {
+				if _, err := io.WriteString(c, req); err != nil {
+					failed.Add(1)
+					return
+				}
+				if _, err := skReadResp(br, "GET"); err != nil {
+					failed.Add(1)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.Fatalf("warming the receive buffers: %d connections failed", failed.Load())
+	}
+}
+
+// skCheckFDs fails t when descriptors other than pipes are not back to
+// their baseline (within 5 %, or 2), or when pipes grew past maxPipes: the
+// uring engine keeps up to 64 emptied splice pipes per worker for reuse
+// (a bounded cache, like the file cache).
+func skCheckFDs(t *testing.T, before, after skUsage, maxPipes int) {
+	t.Helper()
+	if !skWithin(int64(before.fds-before.pipes), int64(after.fds-after.pipes), 2, 0.05) {
+		t.Errorf("open descriptors other than pipes %d -> %d (sockets %d -> %d)", before.fds-before.pipes, after.fds-after.pipes, before.sockets, after.sockets)
+	}
+	if after.pipes > before.pipes && after.pipes > maxPipes {
+		t.Errorf("pipe descriptors %d -> %d, more than the pipe pool's bound %d", before.pipes, after.pipes, maxPipes)
 	}
 }
