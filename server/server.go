@@ -1,6 +1,15 @@
 // Package server runs ringhttpd's event loops: one worker per CPU, each on
 // a locked OS thread with its own SO_REUSEPORT listeners, driven by an I/O
 // engine (io_uring or epoll) around an engine-agnostic connection core.
+//
+// Files: config.go (Config, Default*), server.go (New, Start, Shutdown),
+// engine.go (the engine registry and the engine/core contract), worker.go
+// (per-worker state, clock, timers, shutdown steps, op completions),
+// conn.go (feed: parse, serve, queue; ops; backpressure), outq.go (output
+// queue: coalesced chunks, references, file segments), timer.go (timeout
+// lists), ops.go (helper pool for blocking ops), accesslog.go (Common Log
+// Format, buffered per worker), listen_linux.go (listeners), epoll_linux.go
+// (the epoll engine), uring_linux.go (the io_uring engine).
 package server
 
 import (
