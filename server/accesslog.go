@@ -34,6 +34,9 @@ func newLogWriter(out io.Writer, workers int) *logWriter {
 		free: make(chan []byte, logQueueCap+workers+1),
 		done: make(chan struct{}),
 	}
+	for range workers { // one spare per worker: steady state allocates nothing
+		l.free <- make([]byte, 0, logBufSize)
+	}
 	go l.run()
 	return l
 }
