@@ -777,17 +777,21 @@ func (l *uringLoop) closeConn(c *conn, u *uconn) {
 		// the rest to a peer that does not read.
 		unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 	}
-	if u.inflight > 0 {
-		// Shutting the socket down ends every operation on it on any
-		// kernel: a pending recv sees EOF, a send waiting for room EPIPE.
-		// (Cancel-by-fd needs 5.19 and cannot stop a splice in io-wq.)
-		if l.caps.shutdown {
-			s := l.sqe()
-			s.PrepShutdown(c.fd, unix.SHUT_RDWR)
-			s.SetData(ukIgnore)
-		} else {
-			unix.Shutdown(c.fd, unix.SHUT_RDWR)
-		}
+	if u.recvArmed && !u.recvStop {
+		// Cancel by user_data: it runs inline at submit. (A ring SHUTDOWN
+		// or cancel-by-fd would name the socket by number, and SHUTDOWN
+		// always runs in io-wq, where it resolves the number later: after
+		// the close below, when the number may already be a new
+		// connection's.)
+		s := l.sqe()
+		s.PrepCancel64(udPack(ukRecv, u.gen, c.slot), 0)
+		s.SetData(ukIgnore)
+		u.recvStop = true
+	}
+	if u.sending {
+		// A send or splice waiting for room: shutting the socket down
+		// ends it at once with EPIPE, on any kernel.
+		unix.Shutdown(c.fd, unix.SHUT_RDWR)
 	}
 	l.maybeClosed(c, u)
 }

@@ -33,7 +33,6 @@ type uringCaps struct {
 	multishotRecv   bool // IORING_RECV_MULTISHOT with a buffer ring (6.0)
 	splice          bool // IORING_OP_SPLICE (5.7)
 	ringFiles       bool // OPENAT2, STATX, READ through the ring (5.6)
-	shutdown        bool // IORING_OP_SHUTDOWN (5.11)
 	sendZC          bool // IORING_OP_SEND_ZC (6.0); reported, not used
 	bundle          bool // IORING_FEAT_RECVSEND_BUNDLE (6.10); reported, not used
 	masked          []string
@@ -78,7 +77,6 @@ func probeUringCaps(mask string) uringCaps {
 	c.splice = has(uring.OpSplice)
 	c.ringFiles = has(uring.OpOpenat2) && has(uring.OpStatx) && has(uring.OpRead)
 	c.sendZC = has(uring.OpSendZC)
-	c.shutdown = has(uring.OpShutdown)
 	if has(uring.OpAccept) && has(uring.OpRecv) && has(uring.OpSend) {
 		c.bufRing, c.multishotRecv = tryBufRingRecv(ring)
 		c.multishotAccept = tryMultishotAccept(ring)
