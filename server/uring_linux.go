@@ -2,8 +2,8 @@ package server
 
 import (
 	"errors"
-	"os"
 	"net/netip"
+	"os"
 	"time"
 	"unsafe"
 
