@@ -124,7 +124,7 @@ func (c *uringCaps) usable() (bool, string) {
 		return false, "IORING_REGISTER_PROBE unsupported (kernel before 5.6)"
 	}
 	var missing []string
-	for _, op := range []uring.Op{uring.OpAccept, uring.OpRecv, uring.OpSend, uring.OpAsyncCancel, uring.OpClose, uring.OpRead} {
+	for _, op := range []uring.Op{uring.OpAccept, uring.OpRecv, uring.OpSend, uring.OpSendmsg, uring.OpAsyncCancel, uring.OpClose, uring.OpRead} {
 		if !c.probe.Supported(op) {
 			missing = append(missing, op.String())
 		}
@@ -256,15 +256,14 @@ var uringOpsUsed = []struct {
 	{uring.OpAccept, "accept connections"},
 	{uring.OpRecv, "read requests"},
 	{uring.OpSend, "write responses"},
-	{uring.OpAsyncCancel, "cancel a closed connection's operations"},
+	{uring.OpSendmsg, "write several queued answers in one call"},
+	{uring.OpAsyncCancel, "cancel a closed connection's receive"},
 	{uring.OpClose, "close connections"},
 	{uring.OpRead, "read eventfd wake-ups and cold small files"},
 	{uring.OpOpenat2, "open files under the root (RESOLVE_BENEATH)"},
 	{uring.OpStatx, "stat opened files"},
 	{uring.OpSplice, "send large files (file -> pipe -> socket)"},
-	{uring.OpTimeout, "timed waits on kernels without EXT_ARG"},
-	{uring.OpMsgRing, "cross-ring wake-ups (optional)"},
-	{uring.OpSendZC, "zero-copy send (reported only)"},
+	{uring.OpSendZC, "zero-copy send (reported, not used)"},
 }
 
 // ProbeUring reports what the uring engine can use on this kernel and
