@@ -126,7 +126,20 @@ func main() {
 	}()
 
 	start := time.Now()
-	var pgids []string
+	loadStart := loadavg()
+	// writePids records the running servers' process groups for the shell's
+	// trap; called again after every restart.
+	writePids := func() {
+		if *pidFile == "" {
+			return
+		}
+		var pgids []string
+		for _, s := range servers {
+			if s.cmd != nil {
+			}
+		}
+		os.WriteFile(*pidFile, []byte(strings.Join(pgids, "\n")+"\n"), 0o644)
+	}
 	for _, s := range servers {
 		if s.Skipped != "" {
 			logf("%-16s skipped: %s", s.Name, s.Skipped)
@@ -137,12 +150,9 @@ func main() {
 			logf("%-16s skipped: %s", s.Name, s.Skipped)
 			continue
 		}
-		pgids = append(pgids, strconv.Itoa(s.cmd.Process.Pid))
 		logf("%-16s up on %s (pid %d)", s.Name, s.addr(), s.cmd.Process.Pid)
 	}
-	if *pidFile != "" {
-		os.WriteFile(*pidFile, []byte(strings.Join(pgids, "\n")+"\n"), 0o644)
-	}
+	writePids()
 
 	e := &env{wrk: *wrk, loadgen: *loadgen, clientCPUs: *clientCPUs, rawDir: rawDir, wrkThreads: *wrkThreads}
 	warm := &workload{path: file3k5, conns: 50, duration: time.Second}
@@ -173,6 +183,18 @@ func main() {
 				if s.Skipped != "" || (s.Class == "const" && !w.consts) {
 					continue
 				}
+				if w.fresh {
+					// A fresh process, so memory kept from earlier
+					// workloads (Go heaps, pools) hides no growth.
+					s.stop()
+					if err := s.start(*serverCPUs, rawDir); err != nil {
+						s.Skipped = "did not restart: " + err.Error()
+						writePids()
+						continue
+					}
+					writePids()
+					time.Sleep(200 * time.Millisecond)
+				}
 				r := e.measure(w, s, round)
 				k := [2]string{s.Name, w.Name}
 				if cells[k] == nil {
@@ -185,6 +207,7 @@ func main() {
 					if err := s.start(*serverCPUs, rawDir); err != nil {
 						s.Skipped = "died and did not restart: " + err.Error()
 					}
+					writePids()
 				}
 				time.Sleep(pause) // let closed connections drain
 			}
@@ -203,6 +226,7 @@ func main() {
 	run.Host, _ = os.Hostname()
 	run.Env["server_cpus"], run.Env["client_cpus"], run.Env["wrk_threads"] = *serverCPUs, *clientCPUs, strconv.Itoa(*wrkThreads)
 	run.Env["harness_go"] = runtime.Version()
+	run.Env["loadavg"] = "start " + loadStart + ", end " + loadavg() + " (other work on the machine)"
 	for _, s := range servers {
 		run.Servers = append(run.Servers, s.Server)
 	}
@@ -241,6 +265,16 @@ func logRound(round int, w *workload, s *server, r result.Round) {
 		logf("[r%d] %-9s %-16s %9.0f req/s %7.2f us/req  p99 %8.0f us  peak %6.1f MiB  err %.0f/%.0f", round, w.Name, s.Name,
 			m[result.RPS], m[result.CPUPerReq], m[result.P99], m[result.PeakRSS]/1024, m[result.Errors], m[result.Non2xx])
 	}
+}
+
+// loadavg returns the 1, 5 and 15 minute load averages.
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func logf(format string, a ...any) {

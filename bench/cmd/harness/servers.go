@@ -75,7 +75,7 @@ func (s *server) start(cpus, logDir string) error {
 		return fmt.Errorf("port %d is already in use by another process", s.Port)
 	}
 	s.log = filepath.Join(logDir, s.Name+".log")
-	lf, err := os.Create(s.log)
+	lf, err := os.OpenFile(s.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}

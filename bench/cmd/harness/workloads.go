@@ -29,6 +29,7 @@ type workload struct {
 	rate     float64       // open: requests per second
 	interval time.Duration // closed: reporting interval
 	rounds   int           // 0: the run's rounds; otherwise this many
+	fresh    bool          // restart the server just before the measurement
 }
 
 // Document root files (bench.sh creates them).
@@ -42,7 +43,7 @@ const (
 
 // workloads returns the suite for a mode. d is the wrk duration per run.
 func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) []*workload {
-	openD, sustD, sustEvery, idleN, openRate, k1000 := 10*time.Second, 50*time.Second, 5*time.Second, 10000, 10000.0, 1000
+	openD, sustD, sustEvery, idleN, openRate, k1000 := 10*time.Second, 50*time.Second, 5*time.Second, 10000, 5000.0, 1000
 	if quick {
 		openD, sustD, sustEvery, idleN, openRate = time.Second, 2*time.Second, 500*time.Millisecond, 1000, 5000
 	}
@@ -58,7 +59,7 @@ func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) [
 		// wrk reads 8 KiB at a time and becomes the bottleneck on 100 MiB
 		// bodies; loadgen reads 64 KiB at a time.
 		{Workload: result.Workload{Name: "f100m", Title: "100 MiB file, 4 conns"}, path: file100m, conns: 4, duration: 2 * d, interval: 2 * d},
-		{Workload: result.Workload{Name: "idle10k", Title: fmt.Sprintf("%d idle keep-alive conns", idleN)}, path: file13, conns: idleN},
+		{Workload: result.Workload{Name: "idle10k", Title: fmt.Sprintf("%d idle keep-alive conns", idleN)}, path: file13, conns: idleN, fresh: true},
 		{Workload: result.Workload{Name: "openloop", Title: fmt.Sprintf("open loop %.0f req/s, 50 conns, 3.5 KB", openRate)}, path: file3k5, conns: 50, duration: openD, rate: openRate},
 		{Workload: result.Workload{Name: "sustained", Title: fmt.Sprintf("sustained, 200 clients, %s, 3.5 KB", sec(sustD))}, path: file3k5, conns: 200, duration: sustD, interval: sustEvery, rounds: sustainRounds},
 	}
@@ -66,7 +67,7 @@ func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) [
 		switch {
 		case w.Name == "idle10k":
 			w.Tool = "loadgen idle"
-			w.Detail = fmt.Sprintf("loadgen idle: %d connections each make one GET %s and stay open; (RSS after - RSS before) / connections", w.conns, w.path)
+			w.Detail = fmt.Sprintf("loadgen idle: %d connections each make one GET %s and stay open; (RSS after - RSS before) / connections, on a freshly restarted server", w.conns, w.path)
 		case w.rate > 0:
 			w.Tool = "loadgen open"
 			w.Detail = fmt.Sprintf("loadgen open -rate %.0f -conns %d -duration %s: latency from the scheduled send time (no coordinated omission)", w.rate, w.conns, sec(w.duration))
