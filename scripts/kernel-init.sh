@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck disable=SC3045 # busybox ash has ulimit -n and -l
 # kernel-init.sh: /init of the kernel-matrix initramfs (see scripts/kernel-matrix.sh).
 #
 # Runs as PID 1 inside a qemu guest booted from a Debian kernel. It mounts the
@@ -6,7 +7,8 @@
 # binary under /t, and a serve smoke test of ringhttpd per backend, then powers
 # off. Everything goes to the serial console; the host parses these lines:
 #
-#   KM-INIT kernel=RELEASE nproc=N mem_kib=N
+#   KM-AS uid=...                              (KM_UID set) identity tests run under
+#   KM-INIT kernel=RELEASE nproc=N mem_kib=N uid=N memlock=KiB nofile=N emulated=0|1
 #   KM-PROBE-BEGIN / KM-PROBE-END rc=N         ringhttpd probe output between them
 #   KM-BEGIN pkg=NAME                          test output (-test.v) follows
 #   RESULT pkg=NAME status=pass|fail|skip-all|timeout|no-tests rc=N elapsed=S
@@ -41,6 +43,7 @@ KM_TESTFLAGS=
 KM_SERVE=1
 KM_UID=
 KM_EMULATED=
+# shellcheck source=/dev/null
 [ -f /km.conf ] && . /km.conf
 # Tests may read this to stretch timing assumptions: under software emulation
 # (qemu TCG) everything runs about ten times slower than on the host.
@@ -91,12 +94,12 @@ for dir in /t/*/; do
 	echo "KM-BEGIN pkg=$name"
 	t0=$(now)
 	# -test.timeout panics with every goroutine's stack before the outer
-	# timeout kills a binary that ignores it.
-	# shellcheck disable=SC2086 # KM_TESTFLAGS is a list of flags
-	# Streamed to the console as it runs, so a guest that hangs or dies
-	# still shows how far its tests got.
+	# timeout kills a binary that ignores it. Output is streamed to the
+	# console as it runs, so a guest that hangs or dies still shows how far
+	# its tests got.
 	set -f # KM_TESTFLAGS is split into words but never globbed
 	{
+		# shellcheck disable=SC2086 # KM_TESTFLAGS is a list of flags
 		timeout -s KILL "$KM_BIN_TIMEOUT" km-as "$bin" -test.short -test.v -test.count=1 \
 			-test.timeout="${gotimeout}s" $KM_TESTFLAGS
 		echo $? >/tmp/km.rc
@@ -124,7 +127,8 @@ for dir in /t/*/; do
 done
 
 # serve_smoke BACKEND: start `ringhttpd serve` on a fresh root, fetch one
-# small and one large file with wget, compare bytes, stop it with SIGTERM.
+# small and one large file with wget, compare bytes, stop it with SIGTERM
+# (it must exit 0 within 15 s).
 serve_smoke() {
 	b=$1
 	port=$((18080 + ${2:-0}))
@@ -166,6 +170,13 @@ serve_smoke() {
 			kill -KILL $pid 2>/dev/null
 			status=fail
 			reason="${reason:+$reason; }did not exit within 15 s of SIGTERM"
+		else
+			wait $pid
+			rc=$?
+			if [ $rc -ne 0 ]; then
+				status=fail
+				reason="${reason:+$reason; }exit status $rc after SIGTERM, want 0"
+			fi
 		fi
 	elif kill -0 $pid 2>/dev/null; then
 		kill -KILL $pid 2>/dev/null
