@@ -1,5 +1,5 @@
 #!/bin/busybox sh
-# shellcheck disable=SC3045 # busybox ash has ulimit -n and -l
+# shellcheck shell=dash disable=SC3045 # busybox ash: ulimit -n and -l exist
 # kernel-init.sh: /init of the kernel-matrix initramfs (see scripts/kernel-matrix.sh).
 #
 # Runs as PID 1 inside a qemu guest booted from a Debian kernel. It mounts the
@@ -9,6 +9,7 @@
 #
 #   KM-AS uid=...                              (KM_UID set) identity tests run under
 #   KM-INIT kernel=RELEASE nproc=N mem_kib=N uid=N memlock=KiB nofile=N emulated=0|1
+#   KM-UNAME uname -a                          (its "Debian X" is the package version)
 #   KM-PROBE-BEGIN / KM-PROBE-END rc=N         ringhttpd probe output between them
 #   KM-BEGIN pkg=NAME                          test output (-test.v) follows
 #   RESULT pkg=NAME status=pass|fail|skip-all|timeout|no-tests rc=N elapsed=S
@@ -70,6 +71,7 @@ chmod 755 /bin/km-as
 
 memkib=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
 echo "KM-INIT kernel=$(uname -r) nproc=$(nproc) mem_kib=$memkib uid=${KM_UID:-0} memlock=$(ulimit -l) nofile=$(ulimit -n) emulated=${KM_EMULATED:-0}"
+echo "KM-UNAME $(uname -a)"
 ip -o addr show dev lo | sed 's/^/KM-LO /'
 
 # now prints the uptime in hundredths of a second.

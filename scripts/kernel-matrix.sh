@@ -71,6 +71,12 @@ MEM=${KM_MEM:-1536}
 if [ "${CI:-}" = true ]; then SMP=${KM_SMP:-2}; else SMP=${KM_SMP:-1}; fi
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
+case ${1:-} in
+-h | --help)
+	sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0"
+	exit 0
+	;;
+esac
 if [ $# -gt 0 ]; then SUITES=("$@"); else read -r -a SUITES <<<"${KM_SUITES:-bullseye bookworm trixie}"; fi
 
 log() { printf '== %s\n' "$*" >&2; }
@@ -367,8 +373,12 @@ print_report() {
 	echo
 	echo "==== kernel matrix ($(date -u +%Y-%m-%dT%H:%MZ), ${ACCEL[1]}, smp=$SMP, mem=${MEM}M) ===="
 	# Table: one row per package, one column per kernel.
-	awk -F '\t' -v suites="${SUITES[*]}" '
-		{ k[$1] = $2; key = $1 SUBSEP $3; if (!($3 in seen)) { seen[$3] = 1; order[++np] = $3 }
+	local vers=
+	for s in "${SUITES[@]}"; do
+		vers+="$s=$(sed -n 's/^KM-UNAME .* Debian \([^ ]*\) .*/\1/p' "$OUT/$s.console.txt" 2>/dev/null | head -n 1) "
+	done
+	awk -F '\t' -v suites="${SUITES[*]}" -v vers="$vers" '
+		{ k[$1] = $2; sub(/-cloud-amd64$/, "", k[$1]); key = $1 SUBSEP $3; if (!($3 in seen)) { seen[$3] = 1; order[++np] = $3 }
 		  c = $4
 		  if ($4 == "pass" && $3 ~ /^serve-/) c = "pass"
 		  else if ($4 == "pass") c = "pass " $5 (($7 > 0) ? " (" $7 " skip)" : "")
@@ -379,8 +389,13 @@ print_report() {
 		  cell[key] = c }
 		END {
 			ns = split(suites, S, " ")
+			nv = split(vers, VV, " ")
+			for (j = 1; j <= nv; j++) { split(VV[j], kv, "="); V[kv[1]] = kv[2] }
 			printf "%-14s", "package"
 			for (j = 1; j <= ns; j++) printf " | %-24s", S[j] " " k[S[j]]
+			printf "\n"
+			printf "%-14s", "(debian pkg)"
+			for (j = 1; j <= ns; j++) printf " | %-24s", V[S[j]]
 			printf "\n"
 			for (i = 1; i <= np; i++) {
 				printf "%-14s", order[i]
