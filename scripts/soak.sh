@@ -10,7 +10,7 @@
 #           failed probes, attackers closed by the server, server fds/RSS
 #           before, at peak and after.
 #   go      the long forms of the Go soak/fault tests (RINGHTTPD_SOAK=long,
-#           no -race): slow clients (3000 + 500), 50,000 oversized requests,
+#           no -race): slow clients (3000 + 500), 10,000 oversized requests,
 #           1,000,000 random-client requests with fd/RSS/goroutine/ring-op
 #           baselines, fd exhaustion and SIGTERM under load against the
 #           binary (RINGHTTPD_SOAK_BIN), files changing for 60 s.

@@ -103,7 +103,7 @@ func testSoakFloods(t *testing.T, backend string) {
 	cases := skFloods(maxBody)
 	_, addr := skStart(t, backend, Config{Limits: httpcore.Limits{MaxBody: int64(maxBody)}}, files.Config{Root: root})
 	port := skPort(addr)
-	total := skPick(900, 50000)
+	total := skPick(900, 10000)
 	if v, err := strconv.Atoi(os.Getenv("RINGHTTPD_SOAK_REQUESTS")); err == nil && v > 0 {
 		total = v
 	}
