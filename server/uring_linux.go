@@ -623,22 +623,10 @@ func (l *uringLoop) onSend(c *conn, u *uconn, res int32) {
 // sendFile moves the next piece of a file segment to the socket.
 func (l *uringLoop) sendFile(c *conn, u *uconn, sg *seg) {
 	if l.caps.splice && l.ensurePipe(u) {
-		// file -> pipe and pipe -> socket as one linked pair: both run
-		// back to back in io-wq with no loop turn between them. A short
-		// first splice breaks the link (the second ends -ECANCELED) and
-		// onSpliceOut moves what did reach the pipe.
 		n := min(sg.n, uringPipeSize)
-		if l.ring.SQSpaceLeft() < 2 {
-			l.ring.Submit() // a link must not straddle two submissions
-		}
 		s := l.sqe()
 		s.PrepSplice(sg.file.Fd(), sg.off, u.pipeW, -1, uint32(n), 0)
-		s.SetFlags(uring.SQEIOLink)
 		s.SetData(udPack(ukSpliceIn, u.gen, c.slot))
-		s = l.sqe()
-		s.PrepSplice(u.pipeR, -1, c.fd, -1, uint32(n), 0)
-		s.SetData(udPack(ukSpliceOut, u.gen, c.slot))
-		u.inflight++
 	} else {
 		n := min(sg.n, uringFileChunk)
 		if u.fileBuf == nil {
@@ -688,14 +676,19 @@ func (l *uringLoop) putPipe(u *uconn) {
 }
 
 func (l *uringLoop) onSpliceIn(c *conn, u *uconn, res int32) {
-	if res > 0 {
-		u.pipeFill += int(res)
+	if res <= 0 || c.kill || c.fd < 0 {
+		// 0: the file is shorter than the answer promised (truncated while
+		// cached): the response cannot be completed.
+		if res > 0 {
+			u.pipeFill += int(res)
+		}
+		u.sending = false
+		c.kill = true
+		l.w.markDirty(c)
 		return
 	}
-	// 0: the file is shorter than the answer promised (truncated while
-	// cached): the response cannot be completed. The linked splice out
-	// ends -ECANCELED and finishes the close.
-	c.kill = true
+	u.pipeFill += int(res)
+	l.spliceOut(c, u)
 }
 
 func (l *uringLoop) spliceOut(c *conn, u *uconn) {
@@ -706,21 +699,20 @@ func (l *uringLoop) spliceOut(c *conn, u *uconn) {
 }
 
 func (l *uringLoop) onSpliceOut(c *conn, u *uconn, res int32) {
-	if res > 0 {
-		u.pipeFill -= int(res)
-		l.w.sent(c, int64(res))
-	} else if res < 0 {
-		switch unix.Errno(-res) {
-		case unix.ECANCELED, unix.EAGAIN, unix.EINTR:
-			// The link broke (short splice in) or a retry: move what is
-			// in the pipe.
-		default:
-			c.kill = true
+	if res <= 0 {
+		u.sending = false
+		if res < 0 && (unix.Errno(-res) == unix.EAGAIN || unix.Errno(-res) == unix.EINTR) && !c.kill {
+			l.spliceOut(c, u)
+			u.sending = true
+			return
 		}
-	} else {
 		c.kill = true
+		l.w.markDirty(c)
+		return
 	}
-	if u.pipeFill > 0 && !c.kill && c.fd >= 0 {
+	u.pipeFill -= int(res)
+	l.w.sent(c, int64(res))
+	if u.pipeFill > 0 && !c.kill {
 		l.spliceOut(c, u)
 		return
 	}
