@@ -63,12 +63,17 @@ func TestRingExecutor(t *testing.T) {
 		default:
 			t.Fatalf("op kind %d", op.Kind)
 		}
-		if _, err := ring.SubmitAndWait(1); err != nil {
-			t.Fatalf("submit: %v", err)
-		}
-		cqe := ring.PeekCQE()
-		if cqe == nil {
-			t.Fatalf("no completion")
+		// A signal (Go's preemption) can end the wait after the submit and
+		// before the completion: wait again until it is there, so that no
+		// completion is ever taken for the next op's.
+		var cqe *uring.CQE
+		for tries := 0; cqe == nil; tries++ {
+			if _, err := ring.SubmitAndWait(1); err != nil {
+				t.Fatalf("submit: %v", err)
+			}
+			if cqe = ring.PeekCQE(); cqe == nil && tries > 1000 {
+				t.Fatalf("no completion")
+			}
 		}
 		op.Res = cqe.Res
 		ring.CQESeen()
