@@ -56,12 +56,19 @@ var emptyPath = []byte{0}
 // A path without its NUL is replaced by a path the kernel rejects (the
 // kernel must never read past the slice).
 func pathPtr(p []byte) uintptr {
+	return uintptr(unsafe.Pointer(&terminated(p)[0]))
+}
+
+// terminated returns p when it ends in NUL, emptyPath when it is empty,
+// and otherwise badPath, so the kernel never reads past the slice.
+func terminated(p []byte) []byte {
 	if len(p) == 0 {
-		p = emptyPath
-	} else if p[len(p)-1] != 0 {
-		p = badPath
+		return emptyPath
 	}
-	return uintptr(unsafe.Pointer(&p[0]))
+	if p[len(p)-1] != 0 {
+		return badPath
+	}
+	return p
 }
 
 // badPath is a path no file system has (a component longer than NAME_MAX),

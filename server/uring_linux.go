@@ -853,18 +853,6 @@ func (l *uringLoop) startOp(c *conn, op *httpcore.Op) {
 	s.SetData(udPack(ukOp, 0, idx))
 }
 
-// terminated returns p when it ends in NUL, else a path the kernel
-// rejects, so the kernel never reads past the slice.
-func terminated(p []byte) []byte {
-	if len(p) == 0 {
-		return emptyPath
-	}
-	if p[len(p)-1] != 0 {
-		return badPath
-	}
-	return p
-}
-
 func (l *uringLoop) onOp(idx int32, res int32) {
 	if int(idx) >= len(l.ops) {
 		return

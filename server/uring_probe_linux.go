@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"runtime"
 	"strings"
@@ -316,22 +315,4 @@ func ProbeUring() UringReport {
 		r.Ops = append(r.Ops, UringCheck{Name: u.op.String(), OK: c.probe != nil && c.probe.Supported(u.op), Detail: u.use})
 	}
 	return r
-}
-
-// String is a one-line summary of the features the engine will use.
-func (c *uringCaps) String() string {
-	on := func(b bool, s string) string {
-		if b {
-			return s
-		}
-		return "no-" + s
-	}
-	s := fmt.Sprintf("flags=%s %s %s %s %s %s",
-		strings.Join(uring.SetupFlagNames(c.flags), "|"),
-		on(c.multishotAccept, "msaccept"), on(c.bufRing, "bufring"), on(c.multishotRecv, "msrecv"),
-		on(c.splice, "splice"), on(c.ringFiles, "ringfiles"))
-	if len(c.masked) > 0 {
-		s += " masked=" + strings.Join(c.masked, ",")
-	}
-	return s
 }
