@@ -129,24 +129,10 @@ func newRequest(method httpcore.Method, target string, hdrs ...string) *request 
 	}
 	for _, h := range hdrs {
 		name, value, _ := strings.Cut(h, ":")
+		n := add(name)
 		v := add(strings.TrimSpace(value))
-		switch strings.ToLower(name) {
-		case "if-match":
-			q.IfMatch = v
-		case "if-none-match":
-			q.IfNoneMatch = v
-		case "if-modified-since":
-			q.IfModifiedSince = v
-		case "if-unmodified-since":
-			q.IfUnmodifiedSince = v
-		case "if-range":
-			q.IfRange = v
-		case "range":
-			q.Range = v
-		case "accept-encoding":
-			q.AcceptEncoding = v
-		default:
-			panic("test header " + name)
+		if err := q.AddField(n, v); err != nil {
+			panic("test header " + h + ": " + err.Error())
 		}
 	}
 	return r

@@ -153,8 +153,10 @@ func (h *Handler) fresh(e *entry, now int64) bool {
 	return h.reval > 0 && now-e.checked < h.reval
 }
 
-// reqView is what a file answer needs of a request. On the Serve path it
-// aliases the request; a miss copies it (see miss.copyView).
+// reqView is what a file answer needs of a request, read through
+// httpcore's accessors so that a field sent on several lines (or as several
+// HTTP/2 entries) is one list. On the Serve path it aliases the request; a
+// miss copies it (see miss.copyView).
 type reqView struct {
 	method                                                  httpcore.Method
 	hasQuery, noEnc                                         bool
@@ -192,13 +194,13 @@ func (w *worker) Serve(req *httpcore.Request, resp *httpcore.Response) *httpcore
 		method:       req.Method,
 		hasQuery:     req.Query != nil,
 		query:        req.Query,
-		ifMatch:      req.IfMatch,
-		ifNoneMatch:  req.IfNoneMatch,
-		ifModSince:   req.IfModifiedSince,
-		ifUnmodSince: req.IfUnmodifiedSince,
-		ifRange:      req.IfRange,
-		rng:          req.Range,
-		ae:           req.AcceptEncoding,
+		ifMatch:      req.IfMatch(),
+		ifNoneMatch:  req.IfNoneMatch(),
+		ifModSince:   req.IfModifiedSince(),
+		ifUnmodSince: req.IfUnmodifiedSince(),
+		ifRange:      req.IfRange(),
+		rng:          req.Range(),
+		ae:           req.AcceptEncoding(),
 	}
 	return w.lookup(key, &v, resp)
 }

@@ -28,7 +28,7 @@ func TestBrowserGETSize(t *testing.T) {
 		t.Fatalf("browserGET is %d bytes, want about 500", n)
 	}
 	req := mustParse(t, browserGET)
-	if string(req.IfNoneMatch) != `"5f1a-62c3b1e0a4f00"` || string(req.AcceptEncoding) != "gzip, deflate, br, zstd" ||
+	if string(req.IfNoneMatch()) != `"5f1a-62c3b1e0a4f00"` || string(req.AcceptEncoding()) != "gzip, deflate, br, zstd" ||
 		string(req.Host) != "www.example.com" || !req.KeepAlive || len(req.Headers) != 13 {
 		t.Fatalf("parsed %+v", req)
 	}
@@ -47,7 +47,7 @@ func serveHead(p *Parser, buf []byte, req *Request, resp *Response, dc *DateCach
 		resp.Head = AppendStatusLine(resp.Head, 200)
 		resp.Head = AppendField(resp.Head, "Content-Type", "text/javascript; charset=utf-8")
 		resp.Head = AppendContentLength(resp.Head, 24410)
-		resp.Head = AppendFieldBytes(resp.Head, "ETag", req.IfNoneMatch)
+		resp.Head = AppendFieldBytes(resp.Head, "ETag", req.IfNoneMatch())
 	}
 	dc.Update(now)
 	resp.Finish(req, dc.Line())

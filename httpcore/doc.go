@@ -20,11 +20,49 @@
 // to a bigger array); the parser keeps offsets, never pointers, and resumes at
 // the line where it stopped without rescanning the lines it accepted. Field
 // names, values, the target and a Content-Length body are slices of buf; a
-// chunked body is de-chunked into the parser's scratch. The fields a file
-// server consults on every request (Host, If-Match, If-None-Match,
-// If-Modified-Since, If-Unmodified-Since, If-Range, Range, Accept-Encoding)
-// are picked out during the parse by a switch on the name's length. A
-// steady-state parse allocates nothing: Request.Headers keeps its capacity.
+// chunked body is de-chunked into the parser's scratch. The fields httpcore
+// interprets are classified during the parse by a switch on the name's
+// length (fields.go). A steady-state parse allocates nothing:
+// Request.Headers keeps its capacity.
+//
+// # Fields
+//
+// Fields enter a Request through Parse (HTTP/1.1 field lines) or
+// Request.AddField (HTTP/2 header list entries, one field per entry); both
+// apply the same rules (fieldRules in fields.go), so a handler sees one
+// meaning whatever the protocol. Handlers read fields through accessors:
+// IfMatch, IfNoneMatch, AcceptEncoding (a list's combined value),
+// IfModifiedSince, IfUnmodifiedSince, IfRange, Range (a singleton's value or
+// nil), Field (any field's first line and line count) and List (the
+// elements of any list-based field).
+//
+// A list-based field sent on several lines is one list: the concatenation of
+// its lines in order (RFC 9110 §5.3), with empty elements ignored (§5.6.1).
+// That holds for Accept-Encoding, Connection, Expect, If-Match,
+// If-None-Match, TE, Transfer-Encoding, Cache-Control and Upgrade, and for
+// any field a handler reads with List. A list field on one line is returned
+// as it came (no copy, no allocation); on several lines, its accessor joins
+// the non-empty lines with ", " into the Request's scratch once (no
+// allocation once the scratch has grown). Transfer-Encoding's list decides
+// the framing: chunked must be the last coding of all its lines, and a
+// Transfer-Encoding line without any coding is 400 (a lenient reading there
+// is where a proxy and ringhttpd could disagree on the body).
+//
+// Singleton fields may appear once. When one repeats (a second line, or a
+// list on one line):
+//
+//	field                 repeated                             why
+//	Host                  400 and close                        RFC 9112 §3.2
+//	Content-Length        same value: one; else 400 and close  RFC 9112 §6.3 (framing)
+//	Authorization         400 and close                        a proxy and the handler could check different credentials
+//	If-Modified-Since     ignored (nil)                        RFC 9110 §13.1.3: more than one member
+//	If-Unmodified-Since   ignored (nil)                        RFC 9110 §13.1.4: not a valid HTTP-date
+//	If-Range              ignored, and the Range with it       RFC 9110 §13.1.5: no single validator can match
+//	Range                 ignored (nil): whole representation  RFC 9110 §14.2
+//
+// A list on one line ("Content-Length: 5, 5", "Host: a, b") is invalid like
+// the field's other malformed values (400 for Host and Content-Length; for
+// the ignored ones the handler's own parse finds it invalid and ignores it).
 //
 // The parser implements RFC 9112 framing strictly, because a proxy in front
 // of ringhttpd and ringhttpd must agree on where each request ends:

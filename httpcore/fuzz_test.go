@@ -3,7 +3,9 @@ package httpcore
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -51,12 +53,13 @@ func checkRequest(t *testing.T, req *Request, buf []byte, n int) {
 		t.Fatalf("consumed %d of %d", n, len(buf))
 	}
 	head := buf[:n]
-	for _, s := range [][]byte{req.MethodName, req.Target, req.Query, req.IfMatch, req.IfNoneMatch, req.IfModifiedSince,
-		req.IfUnmodifiedSince, req.IfRange, req.Range, req.AcceptEncoding} {
+	for _, s := range [][]byte{req.MethodName, req.Target, req.Query, req.IfModifiedSince(),
+		req.IfUnmodifiedSince(), req.IfRange(), req.Range()} {
 		if !within(s, head) {
 			t.Fatalf("slice %q is not inside the consumed bytes", s)
 		}
 	}
+	checkAccessors(t, req)
 	if !within(req.Host, head) || (!within(req.Path, head) && string(req.Path) != "/") {
 		t.Fatalf("Host %q or Path %q outside the buffer", req.Host, req.Path)
 	}
@@ -151,7 +154,13 @@ func FuzzParse(f *testing.F) {
 			raws = append(raws, c.raw)
 		}
 	}
-	raws = append(raws, browserGET)
+	raws = append(raws, browserGET, multiLineGET)
+	for _, c := range listFieldCases() {
+		raws = append(raws, c.raw())
+	}
+	for _, c := range semanticCases {
+		raws = append(raws, c.raw)
+	}
 	addSeeds(f, raws)
 	f.Fuzz(func(t *testing.T, data []byte, split uint16) {
 		var p Parser
@@ -331,4 +340,88 @@ func FuzzChunked(f *testing.F) {
 			t.Fatalf("split at %d: %+v, whole: %+v", k, parts, got)
 		}
 	})
+}
+
+// refField is a reference for the accessors, written from the field table
+// and RFC 9110 §5.3 alone: the lines of name (any case) in order, and their
+// non-empty values joined with ", ".
+func refField(req *Request, name string) (joined []byte, lines int) {
+	for _, h := range req.Headers {
+		if !strings.EqualFold(string(h.Name), name) {
+			continue
+		}
+		lines++
+		if len(h.Value) == 0 {
+			continue
+		}
+		if len(joined) > 0 {
+			joined = append(joined, ", "...)
+		}
+		joined = append(joined, h.Value...)
+	}
+	if lines > 0 && joined == nil {
+		joined = []byte{}
+	}
+	return joined, lines
+}
+
+// checkAccessors compares every accessor of req with refField: list fields
+// are the join of their lines, singletons are their one line's value or nil
+// when repeated (Range also when If-Range repeats), and List yields the
+// same elements as ListOf over the joined value.
+func checkAccessors(t *testing.T, req *Request) {
+	t.Helper()
+	lists := []struct {
+		name string
+		get  func() []byte
+	}{{"if-match", req.IfMatch}, {"if-none-match", req.IfNoneMatch}, {"accept-encoding", req.AcceptEncoding}}
+	for _, l := range lists {
+		want, _ := refField(req, l.name)
+		if got := l.get(); !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+			t.Fatalf("%s() = %q, want %q", l.name, got, want)
+		}
+	}
+	_, irLines := refField(req, "if-range")
+	singles := []struct {
+		name string
+		get  func() []byte
+	}{{"if-modified-since", req.IfModifiedSince}, {"if-unmodified-since", req.IfUnmodifiedSince},
+		{"if-range", req.IfRange}, {"range", req.Range}}
+	for _, f := range singles {
+		want, lines := refField(req, f.name)
+		if lines != 1 || (f.name == "range" && irLines > 1) {
+			want = nil
+		}
+		if got := f.get(); !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+			t.Fatalf("%s() = %q, want %q", f.name, got, want)
+		}
+	}
+	for _, name := range []string{"if-match", "accept-encoding", "connection", "te", "cache-control", "x-other"} {
+		joined, _ := refField(req, name)
+		var a, b [][]byte
+		for l := req.List(name); ; {
+			e, ok := l.Next()
+			if !ok {
+				break
+			}
+			a = append(a, e)
+		}
+		for l := ListOf(joined); ; {
+			e, ok := l.Next()
+			if !ok {
+				break
+			}
+			b = append(b, e)
+		}
+		// An unclosed quote ends at its line's end in List but runs on
+		// in the joined value: compare only when each line's quotes are
+		// balanced.
+		balanced := true
+		for l := req.List(name); l.nextLine(); {
+			balanced = balanced && bytes.Count(l.cur, []byte{'"'})%2 == 0
+		}
+		if balanced && fmt.Sprintf("%q", a) != fmt.Sprintf("%q", b) {
+			t.Fatalf("List(%q) = %q, ListOf(joined) = %q", name, a, b)
+		}
+	}
 }

@@ -139,22 +139,11 @@ const (
 	stTrailer                // trailer field lines
 )
 
-// Indexes of the fields Parse finds for handlers (Parser.known).
-const (
-	kHost = iota
-	kIfMatch
-	kIfNoneMatch
-	kIfModifiedSince
-	kIfUnmodifiedSince
-	kIfRange
-	kRange
-	kAcceptEncoding
-	kCount
-)
-
-// field is a field line as offsets into the request's buffer.
+// field is a field line as offsets into the request's buffer, and what
+// lookupField said of its name.
 type field struct {
 	ns, ne, vs, ve int32
+	id             fieldID
 }
 
 // Parser parses the requests of one connection, one after the other. The zero
@@ -187,17 +176,9 @@ type Parser struct {
 	hstart    int // first byte after the request line
 	hend      int // first byte after the blank line
 	fields    []field
-	known     [kCount]int32 // index+1 into fields; 0 when absent
-	hosts     int
-	rangeDup  bool
-	clSeen    bool
-	cl        int64
-	teSeen    bool
-	teChunked bool // chunked seen (and so far last)
-	teOther   bool // a coding other than chunked seen before chunked
-	connClose bool
-	connKeep  bool
-	expect100 bool
+	rules     fieldRules // the field rules, shared with Request.AddField
+	cl        int64      // body length to read: Content-Length, 0 when chunked
+	expect100 bool       // Expect: 100-continue, when it applies (see endHead)
 
 	// Body.
 	pos       int   // chunked: next byte to consume
@@ -221,12 +202,8 @@ func (p *Parser) next() {
 	p.state = stLine
 	p.scan, p.line, p.start, p.pos = 0, 0, 0, 0
 	p.fields = p.fields[:0]
-	p.known = [kCount]int32{}
-	p.hosts = 0
-	p.rangeDup = false
-	p.clSeen, p.cl = false, 0
-	p.teSeen, p.teChunked, p.teOther = false, false, false
-	p.connClose, p.connKeep, p.expect100 = false, false, false
+	p.rules = fieldRules{}
+	p.cl, p.expect100 = 0, false
 	p.chunkLeft, p.tfields = 0, 0
 	p.scratch = p.scratch[:0]
 }
@@ -337,11 +314,11 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 				continue
 			}
 			p.hend = e + 1
-			if err := p.endHead(buf); err != nil {
+			if err := p.endHead(); err != nil {
 				return p.fail(err)
 			}
 			switch {
-			case p.teSeen:
+			case p.chunked():
 				if p.expect100 {
 					return p.done(buf, req, p.hend, false)
 				}
@@ -614,7 +591,8 @@ func splitField(buf []byte, s, e int) (ne, vs, ve int, err *Error) {
 	return ne, vs, ve, nil
 }
 
-// fieldLine parses and records the field line buf[s:e].
+// fieldLine parses and records the field line buf[s:e] and applies the
+// field rules to it.
 func (p *Parser) fieldLine(buf []byte, s, e int) *Error {
 	ne, vs, ve, err := splitField(buf, s, e)
 	if err != nil {
@@ -623,192 +601,33 @@ func (p *Parser) fieldLine(buf []byte, s, e int) *Error {
 	if len(p.fields) >= p.lim.MaxHeaders {
 		return errTooManyHeaders
 	}
-	p.fields = append(p.fields, field{int32(s), int32(ne), int32(vs), int32(ve)})
-	idx := int32(len(p.fields))
-	name, value := buf[s:ne], buf[vs:ve]
-	switch len(name) {
-	case 4:
-		if equalFold(name, "host") {
-			p.hosts++
-			p.setKnown(kHost, idx)
-		}
-	case 5:
-		if equalFold(name, "range") {
-			if p.known[kRange] != 0 {
-				p.rangeDup = true
-			}
-			p.setKnown(kRange, idx)
-		}
-	case 6:
-		if equalFold(name, "expect") && equalFold(value, "100-continue") {
-			p.expect100 = true
-		}
-	case 8:
-		if name[3]|0x20 == 'm' {
-			if equalFold(name, "if-match") {
-				p.setKnown(kIfMatch, idx)
-			}
-		} else if equalFold(name, "if-range") {
-			p.setKnown(kIfRange, idx)
-		}
-	case 10:
-		if equalFold(name, "connection") {
-			p.connection(value)
-		}
-	case 13:
-		if equalFold(name, "if-none-match") {
-			p.setKnown(kIfNoneMatch, idx)
-		}
-	case 14:
-		if equalFold(name, "content-length") {
-			return p.contentLength(value)
-		}
-	case 15:
-		if equalFold(name, "accept-encoding") {
-			p.setKnown(kAcceptEncoding, idx)
-		}
-	case 17:
-		switch name[0] | 0x20 {
-		case 'i':
-			if equalFold(name, "if-modified-since") {
-				p.setKnown(kIfModifiedSince, idx)
-			}
-		case 't':
-			if equalFold(name, "transfer-encoding") {
-				return p.transferEncoding(value)
-			}
-		}
-	case 19:
-		if equalFold(name, "if-unmodified-since") {
-			p.setKnown(kIfUnmodifiedSince, idx)
-		}
-	}
-	return nil
+	id := lookupField(buf[s:ne])
+	p.fields = append(p.fields, field{int32(s), int32(ne), int32(vs), int32(ve), id})
+	return p.rules.add(id, buf[vs:ve])
 }
 
-// setKnown records the first field line of kind k.
-func (p *Parser) setKnown(k int, idx int32) {
-	if p.known[k] == 0 {
-		p.known[k] = idx
-	}
-}
-
-// contentLength validates one Content-Length value: 1*DIGIT, no overflow, and
-// equal to any earlier one (RFC 9112 §6.3).
-func (p *Parser) contentLength(v []byte) *Error {
-	if len(v) == 0 || len(v) > 18 {
-		return errBadCL
-	}
-	var n int64
-	for _, c := range v {
-		if !isDigit(c) {
-			return errBadCL
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if p.clSeen && n != p.cl {
-		return errManyCL
-	}
-	p.clSeen, p.cl = true, n
-	return nil
-}
-
-// transferEncoding reads one Transfer-Encoding value, a list of codings.
-func (p *Parser) transferEncoding(v []byte) *Error {
-	p.teSeen = true
-	empty := true
-	for len(v) > 0 {
-		var tok []byte
-		tok, v = nextToken(v)
-		if tok == nil {
-			return errBadTE
-		}
-		if len(tok) == 0 {
-			continue
-		}
-		empty = false
-		for _, c := range tok {
-			if !tchar[c] {
-				return errBadTE
-			}
-		}
-		if p.teChunked {
-			return errBadTE // chunked is not last
-		}
-		if equalFold(tok, "chunked") {
-			p.teChunked = true
-		} else {
-			p.teOther = true
-		}
-	}
-	if empty {
-		return errBadTE
-	}
-	return nil
-}
-
-// connection reads one Connection value: a list of options.
-func (p *Parser) connection(v []byte) {
-	for len(v) > 0 {
-		var tok []byte
-		tok, v = nextToken(v)
-		switch {
-		case equalFold(tok, "close"):
-			p.connClose = true
-		case equalFold(tok, "keep-alive"):
-			p.connKeep = true
-		}
-	}
-}
-
-// nextToken splits a comma-separated list element off v, trimming optional
-// whitespace around it. It returns an empty tok for an empty element and a
-// nil tok when the element has inner whitespace.
-func nextToken(v []byte) (tok, rest []byte) {
-	i := bytes.IndexByte(v, ',')
-	if i < 0 {
-		tok, rest = v, nil
-	} else {
-		tok, rest = v[:i], v[i+1:]
-	}
-	for len(tok) > 0 && (tok[0] == ' ' || tok[0] == '\t') {
-		tok = tok[1:]
-	}
-	for len(tok) > 0 && (tok[len(tok)-1] == ' ' || tok[len(tok)-1] == '\t') {
-		tok = tok[:len(tok)-1]
-	}
-	if bytes.IndexByte(tok, ' ') >= 0 || bytes.IndexByte(tok, '\t') >= 0 {
-		return nil, rest
-	}
-	if tok == nil {
-		tok = v[:0]
-	}
-	return tok, rest
+// chunked reports whether the request has Transfer-Encoding (which endHead
+// only lets through when it ends in chunked).
+func (p *Parser) chunked() bool {
+	return p.rules.seen&fTransferEncoding.bit() != 0
 }
 
 // endHead applies the rules that need the whole header section.
-func (p *Parser) endHead(buf []byte) *Error {
-	if p.hosts > 1 {
-		return errManyHosts
-	}
-	if p.hosts == 0 && p.minor == 1 {
+func (p *Parser) endHead() *Error {
+	r := &p.rules
+	if r.seen&fHost.bit() == 0 && p.minor == 1 {
 		return errNoHost
 	}
-	if p.hosts == 1 {
-		f := p.fields[p.known[kHost]-1]
-		if !validHost(buf[f.vs:f.ve]) {
-			return errBadHost
-		}
-	}
-	if p.teSeen {
+	p.cl = r.cl
+	if p.chunked() {
 		switch {
 		case p.minor == 0:
 			return errTEHTTP10
-		case p.clSeen:
+		case r.seen&fContentLength.bit() != 0:
 			return errTEAndCL
-		case !p.teChunked:
+		case !r.teChunked:
 			return errBadTE
-		case p.teOther:
+		case r.teOther:
 			return errUnknownTE
 		}
 		p.cl = 0
@@ -816,12 +635,8 @@ func (p *Parser) endHead(buf []byte) *Error {
 	if p.cl > p.lim.MaxBody {
 		return errBodyTooLarge
 	}
-	if p.minor == 0 {
-		p.expect100 = false // RFC 9110 §10.1.1: ignored in HTTP/1.0
-	}
-	if !p.teSeen && p.cl == 0 {
-		p.expect100 = false // no body to wait for
-	}
+	// RFC 9110 §10.1.1: ignored in HTTP/1.0, and without a body to wait for.
+	p.expect100 = r.expect100 && p.minor == 1 && (p.chunked() || p.cl > 0)
 	return nil
 }
 
@@ -875,11 +690,6 @@ func (p *Parser) done(buf []byte, req *Request, n int, full bool) (int, error) {
 		hdrs = make([]Header, len(p.fields), len(p.fields)+len(p.fields)/2)
 	}
 	hdrs = hdrs[:len(p.fields)]
-	for i, f := range p.fields {
-		h := &hdrs[i]
-		h.Name = buf[f.ns:f.ne:f.ne]
-		h.Value = buf[f.vs:f.ve:f.ve]
-	}
 	*req = Request{
 		Method:     p.method,
 		MethodName: buf[p.start:p.mEnd:p.mEnd],
@@ -888,6 +698,8 @@ func (p *Parser) done(buf []byte, req *Request, n int, full bool) (int, error) {
 		Minor:      p.minor,
 		Headers:    hdrs,
 		Expect100:  p.expect100,
+		rules:      p.rules,
+		scratch:    req.scratch[:0],
 	}
 	if p.pathS >= 0 {
 		req.Path = buf[p.pathS:p.pathE:p.pathE]
@@ -899,33 +711,20 @@ func (p *Parser) done(buf []byte, req *Request, n int, full bool) (int, error) {
 	}
 	if p.hostS >= 0 {
 		req.Host = buf[p.hostS:p.hostE:p.hostE]
-	} else if k := p.known[kHost]; k != 0 {
-		req.Host = hdrs[k-1].Value
 	}
-	if k := p.known[kIfMatch]; k != 0 {
-		req.IfMatch = hdrs[k-1].Value
-	}
-	if k := p.known[kIfNoneMatch]; k != 0 {
-		req.IfNoneMatch = hdrs[k-1].Value
-	}
-	if k := p.known[kIfModifiedSince]; k != 0 {
-		req.IfModifiedSince = hdrs[k-1].Value
-	}
-	if k := p.known[kIfUnmodifiedSince]; k != 0 {
-		req.IfUnmodifiedSince = hdrs[k-1].Value
-	}
-	if k := p.known[kIfRange]; k != 0 {
-		req.IfRange = hdrs[k-1].Value
-	}
-	if k := p.known[kRange]; k != 0 && !p.rangeDup {
-		req.Range = hdrs[k-1].Value
-	}
-	if k := p.known[kAcceptEncoding]; k != 0 {
-		req.AcceptEncoding = hdrs[k-1].Value
+	var seen uint32
+	for i, f := range p.fields {
+		h := &hdrs[i]
+		h.Name = buf[f.ns:f.ne:f.ne]
+		h.Value = buf[f.vs:f.ve:f.ve]
+		if f.id != fOther {
+			req.store(f.id, h.Value, seen&f.id.bit() == 0)
+			seen |= f.id.bit()
+		}
 	}
 	if full {
 		switch {
-		case p.teSeen:
+		case p.chunked():
 			req.Chunked = true
 			req.Body = p.scratch[:len(p.scratch):len(p.scratch)]
 			req.ContentLength = int64(len(p.scratch))
@@ -934,14 +733,14 @@ func (p *Parser) done(buf []byte, req *Request, n int, full bool) (int, error) {
 			req.ContentLength = p.cl
 		}
 		if p.minor == 1 {
-			req.KeepAlive = !p.connClose
+			req.KeepAlive = !p.rules.connClose
 		} else {
-			req.KeepAlive = p.connKeep && !p.connClose
+			req.KeepAlive = p.rules.connKeep && !p.rules.connClose
 		}
 	} else {
 		// Expect: 100-continue without its body: the answer is final and
 		// the unread body makes the connection unusable.
-		req.Chunked = p.teSeen
+		req.Chunked = p.chunked()
 		req.ContentLength = p.cl
 	}
 	p.next()

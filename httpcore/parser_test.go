@@ -481,12 +481,12 @@ func TestParseKnownFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]string{
-		"Host": string(req.Host), "If-Match": string(req.IfMatch), "If-None-Match": string(req.IfNoneMatch),
-		"If-Modified-Since": string(req.IfModifiedSince), "If-Unmodified-Since": string(req.IfUnmodifiedSince),
-		"If-Range": string(req.IfRange), "Range": string(req.Range), "Accept-Encoding": string(req.AcceptEncoding),
+		"Host": string(req.Host), "If-Match": string(req.IfMatch()), "If-None-Match": string(req.IfNoneMatch()),
+		"If-Modified-Since": string(req.IfModifiedSince()), "If-Unmodified-Since": string(req.IfUnmodifiedSince()),
+		"If-Range": string(req.IfRange()), "Range": string(req.Range()), "Accept-Encoding": string(req.AcceptEncoding()),
 	}
 	want := map[string]string{
-		"Host": "h", "If-Match": `"a"`, "If-None-Match": `W/"b", "c"`,
+		"Host": "h", "If-Match": `"a"`, "If-None-Match": `W/"b", "c", "second"`,
 		"If-Modified-Since": "Sun, 06 Nov 1994 08:49:37 GMT", "If-Unmodified-Since": "Mon, 07 Nov 1994 08:49:37 GMT",
 		"If-Range": `"d"`, "Range": "bytes=0-1", "Accept-Encoding": "gzip, br",
 	}
@@ -504,8 +504,8 @@ func TestParseKnownFields(t *testing.T) {
 	if _, err := p.Parse([]byte(raw), &req); err != nil {
 		t.Fatal(err)
 	}
-	if req.Range != nil || req.IfMatch != nil || req.IfNoneMatch != nil || req.AcceptEncoding != nil {
-		t.Errorf("Range %q IfMatch %q IfNoneMatch %q AcceptEncoding %q, want all nil", req.Range, req.IfMatch, req.IfNoneMatch, req.AcceptEncoding)
+	if req.Range() != nil || req.IfMatch() != nil || req.IfNoneMatch() != nil || req.AcceptEncoding() != nil {
+		t.Errorf("Range %q IfMatch %q IfNoneMatch %q AcceptEncoding %q, want all nil", req.Range(), req.IfMatch(), req.IfNoneMatch(), req.AcceptEncoding())
 	}
 }
 

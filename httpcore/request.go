@@ -30,8 +30,16 @@ type Header struct {
 // that carry one) body.
 //
 // Invariant: every byte slice aliases the buffer the request was parsed from
-// (or, for a chunked body, the parser's scratch) and is valid only until the
-// Handler returns. A handler that answers later (see Op) copies what it needs.
+// (for a chunked body, the parser's scratch; for the combined value of a
+// list-based field sent on several lines, the Request's own scratch; for an
+// HTTP/2 request, the memory its fields were added from) and is valid only
+// until the Handler returns. A handler that answers later (see Op) copies
+// what it needs.
+//
+// Fields enter a Request only through Parse or AddField, which apply the same
+// per-field rules (see the package doc's field table); a handler reads them
+// through the accessors (IfMatch, Range, List, Field, ...), which give one
+// meaning whatever the protocol.
 type Request struct {
 	Method     Method
 	MethodName []byte // as sent, e.g. "GET"
@@ -41,10 +49,10 @@ type Request struct {
 	Host       []byte // authority: absolute-form's wins over the Host field
 
 	// Major and Minor are the HTTP version. 1.x with x > 1 is served (and
-	// reported) as 1.1, so Minor is 0 or 1.
+	// reported) as 1.1, so Minor is 0 or 1; HTTP/2 requests are 2.0.
 	Major, Minor uint8
 
-	Headers []Header // every field line in order; capacity is reused
+	Headers []Header // every field line (HTTP/2: entry) in order; capacity is reused
 
 	ContentLength int64 // body length after de-chunking; 0 when there is none
 	Chunked       bool  // the body came with Transfer-Encoding: chunked
@@ -56,16 +64,12 @@ type Request struct {
 	KeepAlive bool
 	Expect100 bool // Expect: 100-continue was sent
 
-	// Fields a file server consults on every request, found during the
-	// parse so that handlers never scan Headers. nil when absent. When a
-	// field line repeats, the first one is kept (Headers has them all),
-	// except Range, which is then nil: two ranges are ambiguous, and an
-	// ignored Range means the whole representation (RFC 9110 §14.2).
-	IfMatch           []byte
-	IfNoneMatch       []byte
-	IfModifiedSince   []byte
-	IfUnmodifiedSince []byte
-	IfRange           []byte
-	Range             []byte
-	AcceptEncoding    []byte
+	// The fields a file server consults on every request are found while
+	// the fields are added (by Parse or AddField), so that handlers never
+	// scan Headers for them: see the accessors IfMatch, IfNoneMatch,
+	// AcceptEncoding, IfModifiedSince, IfUnmodifiedSince, IfRange and Range.
+	rules   fieldRules      // per-field line counts and rule state
+	known   [nStored][]byte // first line's value (or the combined list once joined)
+	joined  uint32          // bit per fieldID: known holds the combined list
+	scratch []byte          // combined lists of fields sent on several lines
 }
