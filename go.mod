@@ -4,7 +4,8 @@ go 1.26.8
 
 require (
 	github.com/urfave/cli/v2 v2.27.7
-	golang.org/x/sys v0.49.0
+	golang.org/x/crypto v0.59.0
+	golang.org/x/sys v0.50.0
 )
 
 require (

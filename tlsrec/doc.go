@@ -7,6 +7,27 @@
 //
 //	certs.go      PEM certificate/key pairs, validation, SNI selection, the
 //	              atomically swapped store, and ServerConfig (the crypto/tls policy)
+//	keys.go       the key schedule: TLS 1.3 HKDF-Expand-Label and KeyUpdate
+//	              (RFC 8446 §7.1-7.3), the TLS 1.2 PRF and key expansion
+//	              (RFC 5246 §5, §6.3), the suites' AEADs
+//	record.go     Conn, the userspace record layer: Open decrypts whole records
+//	              in place (alerts, KeyUpdate, renegotiation refused), Seal and
+//	              SealInPlace append records (RFC 8446 §5, RFC 5288, RFC 7905)
+//	handshake.go  Session, the outcome of a handshake
+//
+// # Record layer
+//
+// After a handshake the engine sets up a Conn from the Session and, for each
+// batch of received bytes:
+//
+//	plain, n, err := c.Open(buf)   // buf[n:] is a partial record: keep it
+//	// feed plain to the protocol; then if c.Pending(): out = c.Seal(out, nil)
+//	// err == io.EOF: the peer sent close_notify; other errors: send
+//	// c.Seal(out, nil) (our alert) and close.
+//
+// Output is sealed with out = c.Seal(out, p) (copying), or in place with
+// SealInPlace when the plaintext was read into a record buffer at
+// HeaderLen(). Steady-state Open and Seal allocate nothing.
 //
 // Invariant: nothing here blocks the caller's loop.
 package tlsrec
