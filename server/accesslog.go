@@ -128,11 +128,12 @@ func (wl *workerLog) appendStart(dst []byte, c *conn, req *httpcore.Request) []b
 	return append(dst, "\" "...)
 }
 
-// logAnswer appends c's line for the answer to req (nil: unparsable;
-// &c.preq: answered after an op, start kept in c.logLine).
-func (wl *workerLog) logAnswer(c *conn, req *httpcore.Request, status int, bodyLen int64) {
-	if req == &c.preq {
-		wl.buf = append(wl.buf, c.logLine...)
+// logAnswer appends c's line for the answer to req (nil: unparsable).
+// start is the start of the line made when the request was parked for an
+// op (its slices were gone by the time of the answer), or nil.
+func (wl *workerLog) logAnswer(c *conn, start []byte, req *httpcore.Request, status int, bodyLen int64) {
+	if start != nil {
+		wl.buf = append(wl.buf, start...)
 	} else {
 		wl.buf = wl.appendStart(wl.buf, c, req)
 	}

@@ -36,7 +36,7 @@ func TestAccessLogNeverBlocks(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		for range lines {
-			wl.logAnswer(c, req, 200, 1234)
+			wl.logAnswer(c, nil, req, 200, 1234)
 		}
 		wl.flush(false)
 		close(done)
@@ -78,7 +78,7 @@ func TestAccessLogLine(t *testing.T) {
 	}
 	for _, tc := range cases {
 		c := &conn{w: w, peer: netip.MustParseAddrPort(tc.peer)}
-		wl.logAnswer(c, tc.req, tc.status, tc.n)
+		wl.logAnswer(c, nil, tc.req, tc.status, tc.n)
 	}
 	wl.flush(true)
 	lw.close()

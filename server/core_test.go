@@ -25,8 +25,8 @@ type fakeLoop struct {
 
 func (f *fakeLoop) run()  {}
 func (f *fakeLoop) wake() {}
-func (f *fakeLoop) startOp(c *conn, op *httpcore.Op) {
-	f.pending = append(f.pending, opResult{c, op})
+func (f *fakeLoop) startOp(ex *exchange, op *httpcore.Op) {
+	f.pending = append(f.pending, opResult{ex, op})
 }
 
 // newCoreWorker returns a worker with h and a fakeLoop, outside any Server
@@ -90,7 +90,7 @@ func TestFeedPipeliningAndSplits(t *testing.T) {
 		} else if !bytes.Equal(got, want) {
 			t.Fatalf("split %d: output differs from the unsplit output", split)
 		}
-		if c.in != nil {
+		if c.hold != nil {
 			t.Fatalf("split %d: idle connection still owns an input buffer", split)
 		}
 		w.closed(c)
@@ -103,17 +103,17 @@ func TestFeedOpHoldsLaterRequests(t *testing.T) {
 	c := w.newConn(100, netip.AddrPort{})
 	w.feed(c, []byte(get("/mem/1")+get("/op/0")+get("/mem/2")))
 	first := drain(t, w, c)
-	if countResponses(first) != 1 || c.op == nil || len(f.pending) != 1 {
-		t.Fatalf("before the op completes: %d responses, op %v", countResponses(first), c.op)
+	if countResponses(first) != 1 || c.ex == nil || len(f.pending) != 1 {
+		t.Fatalf("before the op completes: %d responses, op %v", countResponses(first), c.ex)
 	}
-	if len(c.in) == 0 {
+	if c.held() == 0 {
 		t.Fatal("the request after the op was not kept")
 	}
 	// The engine performs the op and completes it.
 	r := f.pending[0]
 	f.pending = nil
 	runOp(r.op)
-	w.opDone(r.c, r.op)
+	w.opDone(r.ex, r.op)
 	rest := drain(t, w, c)
 	if countResponses(rest) != 2 || !bytes.Contains(rest, []byte("op 0")) {
 		t.Fatalf("after the op: %q", rest)
@@ -143,7 +143,7 @@ func TestFeedCloseWhileOpPending(t *testing.T) {
 	}
 	r := f.pending[0]
 	runOp(r.op)
-	w.opDone(r.c, r.op)
+	w.opDone(r.ex, r.op)
 	if h.then.Load() != 0 || h.aban.Load() != 1 {
 		t.Fatalf("then %d abandon %d, want 0 and 1", h.then.Load(), h.aban.Load())
 	}
@@ -188,7 +188,7 @@ func TestFeedHighWater(t *testing.T) {
 	if n := len(c.out.pending()); n != 2 { // head + body by reference
 		t.Fatalf("%d segments queued, want 2 (second request held back)", n)
 	}
-	if len(c.in) == 0 {
+	if c.held() == 0 {
 		t.Fatal("held-back request not kept")
 	}
 	w.sent(c, c.out.bytes)
@@ -279,7 +279,7 @@ func completeOps(w *worker, f *fakeLoop) {
 		r := f.pending[0]
 		f.pending = f.pending[1:]
 		runOp(r.op)
-		w.opDone(r.c, r.op)
+		w.opDone(r.ex, r.op)
 	}
 }
 
@@ -309,14 +309,14 @@ func TestFeedAllocationsFiles(t *testing.T) {
 	// Warm the cache: misses go through ops.
 	for range 3 {
 		w.feed(c, in)
-		for c.op != nil || !c.out.empty() {
+		for c.ex != nil || !c.out.empty() {
 			completeOps(w, f)
 			w.sent(c, c.out.bytes)
 		}
 	}
 	cycle := func() {
 		w.feed(c, in)
-		if c.op != nil {
+		if c.ex != nil {
 			t.Fatal("cache miss after warm-up")
 		}
 		w.sent(c, c.out.bytes)
@@ -339,7 +339,7 @@ func BenchmarkFeedFilesPipelined16(b *testing.B) {
 	in := []byte(strings.Repeat("GET /index.html HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\n\r\n", 16))
 	for range 3 { // warm the cache
 		w.feed(c, in)
-		for c.op != nil || !c.out.empty() {
+		for c.ex != nil || !c.out.empty() {
 			completeOps(w, f)
 			w.sent(c, c.out.bytes)
 		}

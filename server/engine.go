@@ -27,10 +27,11 @@ import (
 //   - A socket the engine has closed, and for which no kernel operation is
 //     in flight any more, is handed back with w.closed(c); the core then
 //     releases the output queue (FileRefs included) and buffers.
-//   - Ops: the core calls loop.startOp(c, op) when a handler needs a
-//     blocking step; the engine performs it (ring op or w.s.pool) and calls
-//     w.opDone(c, op) on the worker thread when the kernel is done with it,
-//     whether or not the connection is still open.
+//   - Ops: the core calls loop.startOp(ex, op) when a handler needs a
+//     blocking step for the exchange ex (ex.c is its connection); the
+//     engine performs it (ring op or w.s.pool) and calls w.opDone(ex, op)
+//     on the worker thread when the kernel is done with it, whether or not
+//     the connection is still open.
 //   - Time: w.tick() once per loop turn, right after the wait and before
 //     handling what it returned (clock, Date, expired timers, access-log
 //     flush): timers armed while handling events start from w.now, so a
@@ -56,9 +57,9 @@ type ioLoop interface {
 	run()
 	// wake interrupts a blocking wait. Any goroutine; must not block.
 	wake()
-	// startOp performs op for c and later calls w.opDone(c, op). Worker
+	// startOp performs op for ex and later calls w.opDone(ex, op). Worker
 	// thread.
-	startOp(c *conn, op *httpcore.Op)
+	startOp(ex *exchange, op *httpcore.Op)
 }
 
 // engineFactory creates an engine for s (s.cfg is final; listeners are

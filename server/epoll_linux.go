@@ -117,9 +117,9 @@ func (l *epollLoop) wake() {
 
 // startOp runs op on the helper pool; the result comes back through the
 // worker's completion queue and the eventfd.
-func (l *epollLoop) startOp(c *conn, op *httpcore.Op) {
-	l.pool.submit(l.w, c, op)
-	l.w.markDirty(c) // drop read interest while the op runs
+func (l *epollLoop) startOp(ex *exchange, op *httpcore.Op) {
+	l.pool.submit(l.w, ex, op)
+	l.w.markDirty(ex.c) // drop read interest while the op runs
 }
 
 func (l *epollLoop) run() {

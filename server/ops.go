@@ -28,7 +28,7 @@ type opPool struct {
 
 type opJob struct {
 	w  *worker
-	c  *conn
+	ex *exchange
 	op *httpcore.Op
 }
 
@@ -44,10 +44,10 @@ func newOpPool(n int) *opPool {
 	return p
 }
 
-// submit queues op for c of w. Worker thread; never blocks on the helpers.
-func (p *opPool) submit(w *worker, c *conn, op *httpcore.Op) {
+// submit queues op of ex for w. Worker thread; never blocks on the helpers.
+func (p *opPool) submit(w *worker, ex *exchange, op *httpcore.Op) {
 	p.mu.Lock()
-	p.queue = append(p.queue, opJob{w, c, op})
+	p.queue = append(p.queue, opJob{w, ex, op})
 	p.mu.Unlock()
 	p.cond.Signal()
 }
@@ -72,7 +72,7 @@ func (p *opPool) helper() {
 		}
 		p.mu.Unlock()
 		runOp(j.op)
-		j.w.postOp(j.c, j.op)
+		j.w.postOp(j.ex, j.op)
 	}
 }
 

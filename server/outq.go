@@ -13,6 +13,10 @@ const (
 	coalesceMax = 16 << 10
 	// maxFreeChunks bounds a worker's free list of chunks.
 	maxFreeChunks = 256
+	// segsCap is the capacity of pooled segment arrays; maxFreeSegs bounds
+	// their free list.
+	segsCap     = 8
+	maxFreeSegs = 1024
 )
 
 // seg is one piece of a connection's pending output: bytes (file == nil)
@@ -33,7 +37,8 @@ type seg struct {
 
 // outq is a connection's output queue.
 //
-// Invariants: segments are sent in order; memory handed to the kernel is
+// Invariants: segs is nil while the queue is empty (its array goes back to
+// the worker's pool, so an idle connection holds none); segments are sent in order; memory handed to the kernel is
 // never moved (bytes are only ever appended within a chunk's capacity, and a
 // chunk returns to the pool only after its last segment is done); every
 // FileRef queued is released exactly once, by advance or drop; cur is nil or
@@ -46,9 +51,36 @@ type outq struct {
 	curAt int    // index in segs of the segment that owns cur
 }
 
-// chunkPool is a worker's free list of output chunks.
+// chunkPool is a worker's free list of output chunks and segment arrays.
 type chunkPool struct {
 	free [][]byte
+	segs [][]seg
+}
+
+// getSegs returns an empty segment array.
+func (p *chunkPool) getSegs() []seg {
+	if k := len(p.segs); k > 0 {
+		s := p.segs[k-1]
+		p.segs[k-1] = nil
+		p.segs = p.segs[:k-1]
+		return s
+	}
+	return make([]seg, 0, segsCap)
+}
+
+// putSegs takes back an array whose segments are all cleared.
+func (p *chunkPool) putSegs(s []seg) {
+	if cap(s) == segsCap && len(p.segs) < maxFreeSegs {
+		p.segs = append(p.segs, s[:0])
+	}
+}
+
+// add appends sg to q's segments, taking an array from pool when q has none.
+func (q *outq) add(pool *chunkPool, sg seg) {
+	if q.segs == nil {
+		q.segs = pool.getSegs()
+	}
+	q.segs = append(q.segs, sg)
 }
 
 func (p *chunkPool) get(n int) []byte {
@@ -94,7 +126,7 @@ func (q *outq) appendCopy(pool *chunkPool, p []byte) {
 		}
 		// Move cur's ownership to the new segment, which is done last.
 		owner := &q.segs[q.curAt]
-		q.segs = append(q.segs, seg{b: q.cur[start:len(q.cur):len(q.cur)], chunk: owner.chunk})
+		q.add(pool, seg{b: q.cur[start:len(q.cur):len(q.cur)], chunk: owner.chunk})
 		q.segs[q.curAt].chunk = nil
 		q.curAt = len(q.segs) - 1
 		q.fixLast()
@@ -103,7 +135,7 @@ func (q *outq) appendCopy(pool *chunkPool, p []byte) {
 	c := pool.get(len(p))
 	c = append(c, p...)
 	q.cur = c
-	q.segs = append(q.segs, seg{b: c[:len(p):len(p)], chunk: c[:0]})
+	q.add(pool, seg{b: c[:len(p):len(p)], chunk: c[:0]})
 	q.curAt = len(q.segs) - 1
 	q.fixLast()
 }
@@ -118,12 +150,12 @@ func (q *outq) fixLast() {
 }
 
 // appendRef queues p by reference: p must stay unchanged until it is sent.
-func (q *outq) appendRef(p []byte) {
+func (q *outq) appendRef(pool *chunkPool, p []byte) {
 	if len(p) == 0 {
 		return
 	}
 	q.bytes += int64(len(p))
-	q.segs = append(q.segs, seg{b: p[:len(p):len(p)]})
+	q.add(pool, seg{b: p[:len(p):len(p)]})
 }
 
 // appendBody queues an in-memory body: copied when small, else by reference.
@@ -131,18 +163,18 @@ func (q *outq) appendBody(pool *chunkPool, p []byte) {
 	if len(p) <= coalesceMax {
 		q.appendCopy(pool, p)
 	} else {
-		q.appendRef(p)
+		q.appendRef(pool, p)
 	}
 }
 
 // appendFile queues n bytes at off of f. It reports whether a segment was
 // queued (n > 0).
-func (q *outq) appendFile(f httpcore.FileRef, off, n int64) bool {
+func (q *outq) appendFile(pool *chunkPool, f httpcore.FileRef, off, n int64) bool {
 	if n <= 0 {
 		return false
 	}
 	q.bytes += n
-	q.segs = append(q.segs, seg{file: f, off: off, n: n})
+	q.add(pool, seg{file: f, off: off, n: n})
 	return true
 }
 
@@ -176,7 +208,8 @@ func (q *outq) advance(pool *chunkPool, n int64) {
 		q.head++
 	}
 	if q.head == len(q.segs) {
-		q.segs = q.segs[:0]
+		pool.putSegs(q.segs)
+		q.segs = nil
 		q.head = 0
 	}
 }
@@ -202,7 +235,8 @@ func (q *outq) drop(pool *chunkPool) {
 	for i := q.head; i < len(q.segs); i++ {
 		q.done(pool, i)
 	}
-	q.segs = q.segs[:0]
+	pool.putSegs(q.segs)
+	q.segs = nil
 	q.head = 0
 	q.bytes = 0
 	q.cur = nil

@@ -46,7 +46,7 @@ func TestOutqStream(t *testing.T) {
 				for range parts {
 					off := rng.IntN(len(f.data) + 1)
 					n := rng.IntN(len(f.data) - off + 1)
-					if q.appendFile(f, int64(off), int64(n)) {
+					if q.appendFile(&pool, f, int64(off), int64(n)) {
 						want = append(want, f.data[off:off+n]...)
 						queued = true
 						q.markRelease() // the last file segment so far owns the release

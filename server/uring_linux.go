@@ -98,12 +98,16 @@ func newUringEngine(s *Server) (engine, error) {
 
 func (e *uringEngine) close() {}
 
-// uconn is the uring engine's state for one connection slot.
+// uconn is the uring engine's state for one connection slot: a few words,
+// so that an idle connection costs little. What a send needs beyond a
+// single buffer (an iovec array for sendmsg, a splice pipe, a file chunk)
+// is borrowed in a utx for as long as the transfer lasts.
 //
 // Invariant: inflight counts the connection's kernel operations whose final
 // CQE has not been seen; the socket is closed, and the slot handed back to
 // the core, only when it is zero. Every buffer, iovec and msghdr the kernel
-// may touch is referenced from here until that CQE.
+// may touch is referenced from here (or from the core's output queue, which
+// is dropped only after that) until that CQE.
 type uconn struct {
 	gen       uint32
 	inflight  int32
@@ -113,7 +117,12 @@ type uconn struct {
 	closing   bool // cancel submitted; close when inflight reaches 0
 
 	recvBuf []byte // single-shot recv buffer (no buffer ring)
+	tx      *utx   // borrowed while a transfer needs it; nil otherwise
+}
 
+// utx is the memory of one connection's transfer in progress, pooled per
+// worker.
+type utx struct {
 	msg unix.Msghdr
 	iov [uringMaxIov]unix.Iovec
 	// sendRefs keeps what the in-flight sendmsg points at reachable.
@@ -128,8 +137,7 @@ type uconn struct {
 
 // uop is a handler op submitted to the ring.
 type uop struct {
-	c   *conn
-	gen uint32
+	ex  *exchange
 	op  *httpcore.Op
 	how uring.OpenHow
 }
@@ -158,6 +166,7 @@ type uringLoop struct {
 
 	bufPool  [][]byte // recv buffers (no buffer ring) and file chunks
 	pipePool [][2]int
+	txFree   []*utx
 	peer     bool // look up peer addresses (access log on)
 	stopped  bool
 }
@@ -270,9 +279,37 @@ func (l *uringLoop) sqe() *uring.SQE {
 
 func (l *uringLoop) ucOf(c *conn) *uconn {
 	for int(c.slot) >= len(l.uc) {
-		l.uc = append(l.uc, &uconn{pipeR: -1, pipeW: -1})
+		l.uc = append(l.uc, &uconn{})
 	}
 	return l.uc[c.slot]
+}
+
+// txOf returns u's transfer state, borrowing one when u has none.
+func (l *uringLoop) txOf(u *uconn) *utx {
+	if u.tx != nil {
+		return u.tx
+	}
+	if k := len(l.txFree); k > 0 {
+		u.tx = l.txFree[k-1]
+		l.txFree[k-1] = nil
+		l.txFree = l.txFree[:k-1]
+	} else {
+		u.tx = &utx{pipeR: -1, pipeW: -1}
+	}
+	return u.tx
+}
+
+// putTx gives u's transfer state back once no send is in flight and it
+// holds no pipe or file buffer (those stay while a file body goes on).
+func (l *uringLoop) putTx(u *uconn) {
+	t := u.tx
+	if t == nil || u.sending || t.pipeR >= 0 || t.fileBuf != nil {
+		return
+	}
+	u.tx = nil
+	if len(l.txFree) < 1024 {
+		l.txFree = append(l.txFree, t)
+	}
 }
 
 func (l *uringLoop) run() {
@@ -437,7 +474,7 @@ func (l *uringLoop) onAccept(i int, res int32, flags uint32) {
 	}
 	c := w.newConn(fd, peer)
 	u := l.ucOf(c)
-	*u = uconn{gen: c.gen & 0xffffff, pipeR: -1, pipeW: -1}
+	*u = uconn{gen: c.gen & 0xffffff}
 	l.armRecv(c, u)
 }
 
@@ -538,7 +575,7 @@ func uringBufID(flags uint32) (uint16, bool) {
 // always read (the parser's limits bound it).
 func wantRecv(c *conn) bool {
 	return c.fd >= 0 && !c.closing && !c.kill && !c.eof &&
-		c.out.bytes < outHighWater && (len(c.in) < uringMaxIn || (c.op == nil && c.out.empty()))
+		c.out.bytes < outHighWater && (c.held() < uringMaxIn || (c.ex == nil && c.out.empty()))
 }
 
 // --- per-turn sync of a dirty connection ---
@@ -585,15 +622,16 @@ func (l *uringLoop) send(c *conn, u *uconn) {
 	if n == 1 {
 		s.PrepSend(c.fd, segs[0].b, unix.MSG_NOSIGNAL)
 	} else {
+		t := l.txOf(u)
 		for i := 0; i < n; i++ {
 			b := segs[i].b
-			u.iov[i].Base = &b[0]
-			u.iov[i].SetLen(len(b))
-			u.sendRefs[i] = b
+			t.iov[i].Base = &b[0]
+			t.iov[i].SetLen(len(b))
+			t.sendRefs[i] = b
 		}
-		u.msg = unix.Msghdr{Iov: &u.iov[0]}
-		u.msg.SetIovlen(n)
-		s.PrepSendmsg(c.fd, &u.msg, unix.MSG_NOSIGNAL)
+		t.msg = unix.Msghdr{Iov: &t.iov[0]}
+		t.msg.SetIovlen(n)
+		s.PrepSendmsg(c.fd, &t.msg, unix.MSG_NOSIGNAL)
 	}
 	s.SetData(udPack(ukSend, u.gen, c.slot))
 	u.sending = true
@@ -602,11 +640,15 @@ func (l *uringLoop) send(c *conn, u *uconn) {
 
 func (l *uringLoop) onSend(c *conn, u *uconn, res int32) {
 	u.sending = false
-	for i := range u.sendRefs {
-		if u.sendRefs[i] == nil {
-			break
+	if t := u.tx; t != nil {
+		for i := range t.sendRefs {
+			if t.sendRefs[i] == nil {
+				break
+			}
+			t.sendRefs[i] = nil
+			t.iov[i] = unix.Iovec{}
 		}
-		u.sendRefs[i] = nil
+		l.putTx(u)
 	}
 	if res < 0 {
 		if e := unix.Errno(-res); e != unix.EAGAIN && e != unix.EINTR {
@@ -622,32 +664,33 @@ func (l *uringLoop) onSend(c *conn, u *uconn, res int32) {
 
 // sendFile moves the next piece of a file segment to the socket.
 func (l *uringLoop) sendFile(c *conn, u *uconn, sg *seg) {
-	if l.caps.splice && l.ensurePipe(u) {
+	t := l.txOf(u)
+	if l.caps.splice && l.ensurePipe(t) {
 		n := min(sg.n, uringPipeSize)
 		s := l.sqe()
-		s.PrepSplice(sg.file.Fd(), sg.off, u.pipeW, -1, uint32(n), 0)
+		s.PrepSplice(sg.file.Fd(), sg.off, t.pipeW, -1, uint32(n), 0)
 		s.SetData(udPack(ukSpliceIn, u.gen, c.slot))
 	} else {
 		n := min(sg.n, uringFileChunk)
-		if u.fileBuf == nil {
-			u.fileBuf = l.getBuf(uringFileChunk)
+		if t.fileBuf == nil {
+			t.fileBuf = l.getBuf(uringFileChunk)
 		}
 		s := l.sqe()
-		s.PrepRead(sg.file.Fd(), u.fileBuf[:n], sg.off)
+		s.PrepRead(sg.file.Fd(), t.fileBuf[:n], sg.off)
 		s.SetData(udPack(ukFileRead, u.gen, c.slot))
 	}
 	u.sending = true
 	u.inflight++
 }
 
-func (l *uringLoop) ensurePipe(u *uconn) bool {
-	if u.pipeR >= 0 {
+func (l *uringLoop) ensurePipe(t *utx) bool {
+	if t.pipeR >= 0 {
 		return true
 	}
 	if k := len(l.pipePool); k > 0 {
 		p := l.pipePool[k-1]
 		l.pipePool = l.pipePool[:k-1]
-		u.pipeR, u.pipeW = p[0], p[1]
+		t.pipeR, t.pipeW = p[0], p[1]
 		return true
 	}
 	var p [2]int
@@ -656,49 +699,69 @@ func (l *uringLoop) ensurePipe(u *uconn) bool {
 	}
 	// A 64 KiB default pipe would need 16 splice pairs per MiB.
 	unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, uringPipeSize)
-	u.pipeR, u.pipeW = p[0], p[1]
+	t.pipeR, t.pipeW = p[0], p[1]
 	return true
 }
 
 // putPipe returns an empty pipe to the pool, or closes one that may still
 // hold bytes.
-func (l *uringLoop) putPipe(u *uconn) {
-	if u.pipeR < 0 {
+func (l *uringLoop) putPipe(t *utx) {
+	if t.pipeR < 0 {
 		return
 	}
-	if u.pipeFill == 0 && len(l.pipePool) < 64 {
-		l.pipePool = append(l.pipePool, [2]int{u.pipeR, u.pipeW})
+	if t.pipeFill == 0 && len(l.pipePool) < 64 {
+		l.pipePool = append(l.pipePool, [2]int{t.pipeR, t.pipeW})
 	} else {
-		unix.Close(u.pipeR)
-		unix.Close(u.pipeW)
+		unix.Close(t.pipeR)
+		unix.Close(t.pipeW)
 	}
-	u.pipeR, u.pipeW, u.pipeFill = -1, -1, 0
+	t.pipeR, t.pipeW, t.pipeFill = -1, -1, 0
+}
+
+// fileDone ends a file transfer step: the pipe and chunk go back to their
+// pools unless the next segment is more of a file.
+func (l *uringLoop) fileDone(c *conn, u *uconn) {
+	u.sending = false
+	t := u.tx
+	if c.out.empty() || c.out.pending()[0].file == nil {
+		l.putPipe(t)
+		if t.fileBuf != nil {
+			l.putBuf(t.fileBuf[:cap(t.fileBuf)])
+			t.fileBuf = nil
+		}
+		l.putTx(u)
+	} else if t.fileBuf != nil {
+		t.fileBuf = t.fileBuf[:cap(t.fileBuf)]
+	}
+	l.w.markDirty(c)
 }
 
 func (l *uringLoop) onSpliceIn(c *conn, u *uconn, res int32) {
+	t := u.tx
 	if res <= 0 || c.kill || c.fd < 0 {
 		// 0: the file is shorter than the answer promised (truncated while
 		// cached): the response cannot be completed.
 		if res > 0 {
-			u.pipeFill += int(res)
+			t.pipeFill += int(res)
 		}
 		u.sending = false
 		c.kill = true
 		l.w.markDirty(c)
 		return
 	}
-	u.pipeFill += int(res)
+	t.pipeFill += int(res)
 	l.spliceOut(c, u)
 }
 
 func (l *uringLoop) spliceOut(c *conn, u *uconn) {
 	s := l.sqe()
-	s.PrepSplice(u.pipeR, -1, c.fd, -1, uint32(u.pipeFill), 0)
+	s.PrepSplice(u.tx.pipeR, -1, c.fd, -1, uint32(u.tx.pipeFill), 0)
 	s.SetData(udPack(ukSpliceOut, u.gen, c.slot))
 	u.inflight++
 }
 
 func (l *uringLoop) onSpliceOut(c *conn, u *uconn, res int32) {
+	t := u.tx
 	if res <= 0 {
 		u.sending = false
 		if res < 0 && (unix.Errno(-res) == unix.EAGAIN || unix.Errno(-res) == unix.EINTR) && !c.kill {
@@ -710,17 +773,13 @@ func (l *uringLoop) onSpliceOut(c *conn, u *uconn, res int32) {
 		l.w.markDirty(c)
 		return
 	}
-	u.pipeFill -= int(res)
+	t.pipeFill -= int(res)
 	l.w.sent(c, int64(res))
-	if u.pipeFill > 0 && !c.kill {
+	if t.pipeFill > 0 && !c.kill {
 		l.spliceOut(c, u)
 		return
 	}
-	u.sending = false
-	if c.out.empty() || c.out.pending()[0].file == nil {
-		l.putPipe(u)
-	}
-	l.w.markDirty(c)
+	l.fileDone(c, u)
 }
 
 func (l *uringLoop) onFileRead(c *conn, u *uconn, res int32) {
@@ -730,14 +789,16 @@ func (l *uringLoop) onFileRead(c *conn, u *uconn, res int32) {
 		l.w.markDirty(c)
 		return
 	}
-	u.fileBuf = u.fileBuf[:res]
-	u.fileBufSent = 0
+	t := u.tx
+	t.fileBuf = t.fileBuf[:res]
+	t.fileBufSent = 0
 	l.fileSend(c, u)
 }
 
 func (l *uringLoop) fileSend(c *conn, u *uconn) {
+	t := u.tx
 	s := l.sqe()
-	s.PrepSend(c.fd, u.fileBuf[u.fileBufSent:], unix.MSG_NOSIGNAL)
+	s.PrepSend(c.fd, t.fileBuf[t.fileBufSent:], unix.MSG_NOSIGNAL)
 	s.SetData(udPack(ukFileSend, u.gen, c.slot))
 	u.inflight++
 }
@@ -749,20 +810,14 @@ func (l *uringLoop) onFileSend(c *conn, u *uconn, res int32) {
 		l.w.markDirty(c)
 		return
 	}
-	u.fileBufSent += int(res)
+	t := u.tx
+	t.fileBufSent += int(res)
 	l.w.sent(c, int64(res))
-	if u.fileBufSent < len(u.fileBuf) && !c.kill {
+	if t.fileBufSent < len(t.fileBuf) && !c.kill {
 		l.fileSend(c, u)
 		return
 	}
-	u.sending = false
-	if c.out.empty() || c.out.pending()[0].file == nil {
-		l.putBuf(u.fileBuf[:cap(u.fileBuf)])
-		u.fileBuf = nil
-	} else {
-		u.fileBuf = u.fileBuf[:cap(u.fileBuf)]
-	}
-	l.w.markDirty(c)
+	l.fileDone(c, u)
 }
 
 // --- close ---
@@ -803,24 +858,27 @@ func (l *uringLoop) maybeClosed(c *conn, u *uconn) {
 	s := l.sqe()
 	s.PrepClose(c.fd)
 	s.SetData(ukIgnore)
-	l.putPipe(u)
-	if u.fileBuf != nil {
-		l.putBuf(u.fileBuf[:cap(u.fileBuf)])
-		u.fileBuf = nil
+	if t := u.tx; t != nil {
+		l.putPipe(t)
+		if t.fileBuf != nil {
+			l.putBuf(t.fileBuf[:cap(t.fileBuf)])
+			t.fileBuf = nil
+		}
 	}
 	if u.recvBuf != nil {
 		l.putBuf(u.recvBuf)
 		u.recvBuf = nil
 	}
 	u.recvArmed, u.sending = false, false
+	l.putTx(u)
 	l.w.closed(c)
 }
 
 // --- handler ops ---
 
-func (l *uringLoop) startOp(c *conn, op *httpcore.Op) {
+func (l *uringLoop) startOp(ex *exchange, op *httpcore.Op) {
 	if op.Kind == httpcore.OpFunc || !l.caps.ringFiles || (op.Kind == httpcore.OpStatx && len(op.Buf) < int(unsafe.Sizeof(unix.Statx_t{}))) {
-		l.w.s.helpers().submit(l.w, c, op)
+		l.w.s.helpers().submit(l.w, ex, op)
 		return
 	}
 	var idx int32
@@ -832,7 +890,7 @@ func (l *uringLoop) startOp(c *conn, op *httpcore.Op) {
 		l.ops = append(l.ops, &uop{})
 	}
 	o := l.ops[idx]
-	o.c, o.gen, o.op = c, c.gen, op
+	o.ex, o.op = ex, op
 	s := l.sqe()
 	switch op.Kind {
 	case httpcore.OpOpenat2:
@@ -858,7 +916,7 @@ func (l *uringLoop) onOp(idx int32, res int32) {
 		return
 	}
 	o := l.ops[idx]
-	c, op := o.c, o.op
+	ex, op := o.ex, o.op
 	*o = uop{}
 	l.freeO = append(l.freeO, idx)
 	if op == nil {
@@ -868,7 +926,7 @@ func (l *uringLoop) onOp(idx int32, res int32) {
 		res = 0
 	}
 	op.Res = res
-	l.w.opDone(c, op)
+	l.w.opDone(ex, op)
 }
 
 // --- buffers ---

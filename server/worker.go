@@ -44,9 +44,16 @@ type worker struct {
 	// EMFILE/ENFILE; 0 when not paused for that reason.
 	acceptPausedUntil int64
 
-	inFree [][]byte
-	chunks chunkPool
-	alog   *workerLog
+	// Scratch for the request being parsed and answered at once (h1.go):
+	// one request is parsed at a time on a worker.
+	parser httpcore.Parser
+	req    httpcore.Request
+	resp   httpcore.Response
+
+	holdFree []*h1hold
+	exFree   []*exchange
+	chunks   chunkPool
+	alog     *workerLog
 
 	// opMu guards completed and exited: helper goroutines post completed
 	// ops here and wake the loop.
@@ -58,7 +65,7 @@ type worker struct {
 
 // opResult is a completed op posted to its worker.
 type opResult struct {
-	c  *conn
+	ex *exchange
 	op *httpcore.Op
 }
 
@@ -74,6 +81,7 @@ func newWorker(s *Server, id int) *worker {
 	if pw, ok := s.handler.(httpcore.PerWorker); ok {
 		w.h = pw.ForWorker(id)
 	}
+	w.parser.Limits = w.limits
 	w.lowConns = w.maxConns * 9 / 10
 	w.tm.lists[timerHeader].d = s.cfg.HeaderTimeout.Milliseconds()
 	w.tm.lists[timerIdle].d = s.cfg.IdleTimeout.Milliseconds()
@@ -108,9 +116,9 @@ func (w *worker) tick() {
 // expire handles a connection whose timer ran out.
 func (w *worker) expire(c *conn, k timerKind) {
 	w.s.stats.timeouts.Add(1)
-	if k == timerHeader && c.out.empty() && c.op == nil {
+	if k == timerHeader && c.out.empty() && c.ex == nil {
 		// A request started and nothing of it was answered: say 408.
-		w.putIn(c)
+		w.putHold(c)
 		w.answerStatus(c, 408)
 	}
 	c.kill = true
@@ -207,7 +215,7 @@ func (w *worker) shutdownStep(closeListeners func()) bool {
 // postOp queues a completed op for its worker and wakes the loop. Any
 // goroutine. After the worker has exited it calls op.Abandon instead (on
 // the calling goroutine: the worker thread no longer touches the op).
-func (w *worker) postOp(c *conn, op *httpcore.Op) {
+func (w *worker) postOp(ex *exchange, op *httpcore.Op) {
 	w.opMu.Lock()
 	if w.exited {
 		// The loop is gone (shutdown outlived its deadline): nothing will
@@ -219,7 +227,7 @@ func (w *worker) postOp(c *conn, op *httpcore.Op) {
 		return
 	}
 	wake := len(w.completed) == 0
-	w.completed = append(w.completed, opResult{c, op})
+	w.completed = append(w.completed, opResult{ex, op})
 	if wake {
 		w.io.wake()
 	}
@@ -242,7 +250,7 @@ func (w *worker) runCompleted() {
 	w.completed = w.spare[:0]
 	w.opMu.Unlock()
 	for i := range done {
-		w.opDone(done[i].c, done[i].op)
+		w.opDone(done[i].ex, done[i].op)
 		done[i] = opResult{}
 	}
 	w.spare = done[:0]

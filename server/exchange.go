@@ -1,0 +1,113 @@
+package server
+
+import (
+	"github.com/ringhttpd/ringhttpd/httpcore"
+)
+
+// maxFreeExchanges bounds a worker's free list of exchanges.
+const maxFreeExchanges = 256
+
+// exchange is one request whose answer waits for a handler op: what
+// finishing the answer needs of the request (a scalar copy: the request's
+// slices alias input that is gone by the time the op completes), the
+// Response the handler is filling, the pending op and the access log's
+// start of line. Requests answered at once never get one: they use the
+// worker's scratch request and response.
+//
+// Invariant: an exchange belongs to one connection from get to put; the
+// connection's slot is not reused while it has one (c.ops counts them).
+type exchange struct {
+	c       *conn
+	req     httpcore.Request
+	resp    httpcore.Response
+	op      *httpcore.Op
+	logLine []byte
+}
+
+// getExchange takes an exchange from the worker's free list.
+func (w *worker) getExchange(c *conn) *exchange {
+	var ex *exchange
+	if k := len(w.exFree); k > 0 {
+		ex = w.exFree[k-1]
+		w.exFree[k-1] = nil
+		w.exFree = w.exFree[:k-1]
+	} else {
+		ex = new(exchange)
+	}
+	ex.c = c
+	return ex
+}
+
+// putExchange returns ex to the free list.
+func (w *worker) putExchange(ex *exchange) {
+	ex.c, ex.op = nil, nil
+	ex.req = httpcore.Request{}
+	ex.resp.Reset()
+	ex.logLine = ex.logLine[:0]
+	if len(w.exFree) < maxFreeExchanges {
+		w.exFree = append(w.exFree, ex)
+	}
+}
+
+// handle runs the handler for req (preflight first) with resp, which the
+// caller has reset. It returns the op the answer waits for, or nil when
+// resp is complete.
+func (w *worker) handle(req *httpcore.Request, resp *httpcore.Response) *httpcore.Op {
+	if httpcore.Preflight(req, resp) {
+		return nil
+	}
+	return w.h.Serve(req, resp)
+}
+
+// park moves the answer in progress (resp, from the worker's scratch) into
+// an exchange for c, so that it survives until op completes. The scratch
+// response gets the exchange's old buffers, so neither allocates.
+func (w *worker) park(c *conn, req *httpcore.Request, resp *httpcore.Response) *exchange {
+	ex := w.getExchange(c)
+	ex.req = httpcore.Request{
+		Method: req.Method, Major: req.Major, Minor: req.Minor,
+		KeepAlive: req.KeepAlive, Expect100: req.Expect100,
+	}
+	ex.resp, *resp = *resp, ex.resp
+	resp.Reset()
+	if w.alog != nil {
+		ex.logLine = w.alog.appendStart(ex.logLine[:0], c, req)
+	}
+	return ex
+}
+
+// startOp hands op to the engine; ex's connection waits for it.
+func (w *worker) startOp(ex *exchange, op *httpcore.Op) {
+	ex.op = op
+	ex.c.ops++
+	w.pendingOps++
+	w.io.startOp(ex, op)
+}
+
+// opDone is called on the worker thread when op, ex's pending op, has
+// completed (op.Res set). If the connection was closed meanwhile, op is
+// abandoned (and the slot freed once no other op is pending); otherwise
+// op.Then continues the answer.
+func (w *worker) opDone(ex *exchange, op *httpcore.Op) {
+	c := ex.c
+	w.pendingOps--
+	c.ops--
+	ex.op = nil
+	if c.fd < 0 || c.kill {
+		if op.Abandon != nil {
+			op.Abandon(op)
+		}
+		w.h1Abandon(c, ex)
+		if c.fd < 0 && c.ops == 0 {
+			w.freeConn(c)
+		}
+		return
+	}
+	if next := op.Then(op, &ex.resp); next != nil {
+		w.startOp(ex, next)
+		return
+	}
+	w.h1Answered(c, ex)
+	w.retime(c)
+	w.markDirty(c)
+}
