@@ -67,18 +67,8 @@ type conn struct {
 	deadline     int64
 	tprev, tnext *conn
 
-	// io is engine-private state.
+	// io is engine-private state (connio_*.go); newConn zeroes it.
 	io connIO
-}
-
-// connIO is engine-private per-connection state.
-type connIO struct {
-	// events is the epoll interest currently registered.
-	events uint32
-	// flags and inflight are free for the uring engine (e.g. armed-recv
-	// and send-in-flight bits, count of kernel ops in flight).
-	flags    uint32
-	inflight int32
 }
 
 // wantClose reports whether the engine should close c now: it was killed,

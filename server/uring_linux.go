@@ -98,28 +98,6 @@ func newUringEngine(s *Server) (engine, error) {
 
 func (e *uringEngine) close() {}
 
-// uconn is the uring engine's state for one connection slot: a few words,
-// so that an idle connection costs little. What a send needs beyond a
-// single buffer (an iovec array for sendmsg, a splice pipe, a file chunk)
-// is borrowed in a utx for as long as the transfer lasts.
-//
-// Invariant: inflight counts the connection's kernel operations whose final
-// CQE has not been seen; the socket is closed, and the slot handed back to
-// the core, only when it is zero. Every buffer, iovec and msghdr the kernel
-// may touch is referenced from here (or from the core's output queue, which
-// is dropped only after that) until that CQE.
-type uconn struct {
-	gen       uint32
-	inflight  int32
-	recvArmed bool
-	recvStop  bool // a cancel of the recv is in flight
-	sending   bool // a send (or file transfer step) is in flight
-	closing   bool // cancel submitted; close when inflight reaches 0
-
-	recvBuf []byte // single-shot recv buffer (no buffer ring)
-	tx      *utx   // borrowed while a transfer needs it; nil otherwise
-}
-
 // utx is the memory of one connection's transfer in progress, pooled per
 // worker.
 type utx struct {
@@ -149,7 +127,6 @@ type uringLoop struct {
 	caps uringCaps
 	br   *uring.BufRing
 
-	uc    []*uconn
 	ops   []*uop
 	freeO []int32
 	cqes  [uringBatch]*uring.CQE
@@ -277,15 +254,8 @@ func (l *uringLoop) sqe() *uring.SQE {
 	}
 }
 
-func (l *uringLoop) ucOf(c *conn) *uconn {
-	for int(c.slot) >= len(l.uc) {
-		l.uc = append(l.uc, &uconn{})
-	}
-	return l.uc[c.slot]
-}
-
 // txOf returns u's transfer state, borrowing one when u has none.
-func (l *uringLoop) txOf(u *uconn) *utx {
+func (l *uringLoop) txOf(u *connIO) *utx {
 	if u.tx != nil {
 		return u.tx
 	}
@@ -301,7 +271,7 @@ func (l *uringLoop) txOf(u *uconn) *utx {
 
 // putTx gives u's transfer state back once no send is in flight and it
 // holds no pipe or file buffer (those stay while a file body goes on).
-func (l *uringLoop) putTx(u *uconn) {
+func (l *uringLoop) putTx(u *connIO) {
 	t := u.tx
 	if t == nil || u.sending || t.pipeR >= 0 || t.fileBuf != nil {
 		return
@@ -383,12 +353,12 @@ func (l *uringLoop) handle(ud uint64, res int32, flags uint32) {
 		return
 	}
 	slot := udSlot(ud)
-	if int(slot) >= len(l.uc) {
+	if int(slot) >= len(l.w.conns) {
 		return
 	}
-	u := l.uc[slot]
 	c := l.w.conns[slot]
-	if u.gen != udGen(ud) {
+	u := &c.io
+	if c.gen&0xffffff != udGen(ud) {
 		return // cannot happen: slots are not reused before their last CQE
 	}
 	more := flags&uring.CQEFMore != 0
@@ -473,8 +443,7 @@ func (l *uringLoop) onAccept(i int, res int32, flags uint32) {
 		peer = peerOf(fd)
 	}
 	c := w.newConn(fd, peer)
-	u := l.ucOf(c)
-	*u = uconn{gen: c.gen & 0xffffff}
+	u := &c.io
 	l.armRecv(c, u)
 }
 
@@ -513,7 +482,7 @@ func (l *uringLoop) closeListeners() {
 
 // --- receive ---
 
-func (l *uringLoop) armRecv(c *conn, u *uconn) {
+func (l *uringLoop) armRecv(c *conn, u *connIO) {
 	s := l.sqe()
 	if l.caps.multishotRecv {
 		s.PrepRecvMultishot(c.fd, nil, 0)
@@ -526,13 +495,13 @@ func (l *uringLoop) armRecv(c *conn, u *uconn) {
 		u.recvBuf = l.getBuf(uringBufSize)
 		s.PrepRecv(c.fd, u.recvBuf, 0)
 	}
-	s.SetData(udPack(ukRecv, u.gen, c.slot))
+	s.SetData(udPack(ukRecv, c.gen, c.slot))
 	u.recvArmed = true
 	u.recvStop = false
 	u.inflight++
 }
 
-func (l *uringLoop) onRecv(c *conn, u *uconn, res int32, flags uint32, more bool) {
+func (l *uringLoop) onRecv(c *conn, u *connIO, res int32, flags uint32, more bool) {
 	w := l.w
 	if !more {
 		u.recvArmed = false
@@ -581,7 +550,7 @@ func wantRecv(c *conn) bool {
 // --- per-turn sync of a dirty connection ---
 
 func (l *uringLoop) sync(c *conn) {
-	u := l.ucOf(c)
+	u := &c.io
 	if u.closing {
 		return
 	}
@@ -598,14 +567,14 @@ func (l *uringLoop) sync(c *conn) {
 		l.armRecv(c, u)
 	case !want && u.recvArmed && !u.recvStop && l.caps.multishotRecv:
 		s := l.sqe()
-		s.PrepCancel64(udPack(ukRecv, u.gen, c.slot), 0)
+		s.PrepCancel64(udPack(ukRecv, c.gen, c.slot), 0)
 		s.SetData(ukIgnore)
 		u.recvStop = true
 	}
 }
 
 // send starts sending the front of c's output queue.
-func (l *uringLoop) send(c *conn, u *uconn) {
+func (l *uringLoop) send(c *conn, u *connIO) {
 	segs := c.out.pending()
 	if len(segs) == 0 {
 		return
@@ -633,12 +602,12 @@ func (l *uringLoop) send(c *conn, u *uconn) {
 		t.msg.SetIovlen(n)
 		s.PrepSendmsg(c.fd, &t.msg, unix.MSG_NOSIGNAL)
 	}
-	s.SetData(udPack(ukSend, u.gen, c.slot))
+	s.SetData(udPack(ukSend, c.gen, c.slot))
 	u.sending = true
 	u.inflight++
 }
 
-func (l *uringLoop) onSend(c *conn, u *uconn, res int32) {
+func (l *uringLoop) onSend(c *conn, u *connIO, res int32) {
 	u.sending = false
 	if t := u.tx; t != nil {
 		for i := range t.sendRefs {
@@ -663,13 +632,13 @@ func (l *uringLoop) onSend(c *conn, u *uconn, res int32) {
 // --- files ---
 
 // sendFile moves the next piece of a file segment to the socket.
-func (l *uringLoop) sendFile(c *conn, u *uconn, sg *seg) {
+func (l *uringLoop) sendFile(c *conn, u *connIO, sg *seg) {
 	t := l.txOf(u)
 	if l.caps.splice && l.ensurePipe(t) {
 		n := min(sg.n, uringPipeSize)
 		s := l.sqe()
 		s.PrepSplice(sg.file.Fd(), sg.off, t.pipeW, -1, uint32(n), 0)
-		s.SetData(udPack(ukSpliceIn, u.gen, c.slot))
+		s.SetData(udPack(ukSpliceIn, c.gen, c.slot))
 	} else {
 		n := min(sg.n, uringFileChunk)
 		if t.fileBuf == nil {
@@ -677,7 +646,7 @@ func (l *uringLoop) sendFile(c *conn, u *uconn, sg *seg) {
 		}
 		s := l.sqe()
 		s.PrepRead(sg.file.Fd(), t.fileBuf[:n], sg.off)
-		s.SetData(udPack(ukFileRead, u.gen, c.slot))
+		s.SetData(udPack(ukFileRead, c.gen, c.slot))
 	}
 	u.sending = true
 	u.inflight++
@@ -720,7 +689,7 @@ func (l *uringLoop) putPipe(t *utx) {
 
 // fileDone ends a file transfer step: the pipe and chunk go back to their
 // pools unless the next segment is more of a file.
-func (l *uringLoop) fileDone(c *conn, u *uconn) {
+func (l *uringLoop) fileDone(c *conn, u *connIO) {
 	u.sending = false
 	t := u.tx
 	if c.out.empty() || c.out.pending()[0].file == nil {
@@ -736,7 +705,7 @@ func (l *uringLoop) fileDone(c *conn, u *uconn) {
 	l.w.markDirty(c)
 }
 
-func (l *uringLoop) onSpliceIn(c *conn, u *uconn, res int32) {
+func (l *uringLoop) onSpliceIn(c *conn, u *connIO, res int32) {
 	t := u.tx
 	if res <= 0 || c.kill || c.fd < 0 {
 		// 0: the file is shorter than the answer promised (truncated while
@@ -753,14 +722,14 @@ func (l *uringLoop) onSpliceIn(c *conn, u *uconn, res int32) {
 	l.spliceOut(c, u)
 }
 
-func (l *uringLoop) spliceOut(c *conn, u *uconn) {
+func (l *uringLoop) spliceOut(c *conn, u *connIO) {
 	s := l.sqe()
 	s.PrepSplice(u.tx.pipeR, -1, c.fd, -1, uint32(u.tx.pipeFill), 0)
-	s.SetData(udPack(ukSpliceOut, u.gen, c.slot))
+	s.SetData(udPack(ukSpliceOut, c.gen, c.slot))
 	u.inflight++
 }
 
-func (l *uringLoop) onSpliceOut(c *conn, u *uconn, res int32) {
+func (l *uringLoop) onSpliceOut(c *conn, u *connIO, res int32) {
 	t := u.tx
 	if res <= 0 {
 		u.sending = false
@@ -782,7 +751,7 @@ func (l *uringLoop) onSpliceOut(c *conn, u *uconn, res int32) {
 	l.fileDone(c, u)
 }
 
-func (l *uringLoop) onFileRead(c *conn, u *uconn, res int32) {
+func (l *uringLoop) onFileRead(c *conn, u *connIO, res int32) {
 	if res <= 0 || c.kill || c.fd < 0 {
 		u.sending = false
 		c.kill = true
@@ -795,15 +764,15 @@ func (l *uringLoop) onFileRead(c *conn, u *uconn, res int32) {
 	l.fileSend(c, u)
 }
 
-func (l *uringLoop) fileSend(c *conn, u *uconn) {
+func (l *uringLoop) fileSend(c *conn, u *connIO) {
 	t := u.tx
 	s := l.sqe()
 	s.PrepSend(c.fd, t.fileBuf[t.fileBufSent:], unix.MSG_NOSIGNAL)
-	s.SetData(udPack(ukFileSend, u.gen, c.slot))
+	s.SetData(udPack(ukFileSend, c.gen, c.slot))
 	u.inflight++
 }
 
-func (l *uringLoop) onFileSend(c *conn, u *uconn, res int32) {
+func (l *uringLoop) onFileSend(c *conn, u *connIO, res int32) {
 	if res <= 0 {
 		u.sending = false
 		c.kill = true
@@ -824,7 +793,7 @@ func (l *uringLoop) onFileSend(c *conn, u *uconn, res int32) {
 
 // closeConn cancels c's operations; the socket closes when the last one
 // has completed (maybeClosed).
-func (l *uringLoop) closeConn(c *conn, u *uconn) {
+func (l *uringLoop) closeConn(c *conn, u *connIO) {
 	u.closing = true
 	if c.kill && !c.out.empty() {
 		// Output the peer did not take (a stalled send): close with a
@@ -839,7 +808,7 @@ func (l *uringLoop) closeConn(c *conn, u *uconn) {
 		// the close below, when the number may already be a new
 		// connection's.)
 		s := l.sqe()
-		s.PrepCancel64(udPack(ukRecv, u.gen, c.slot), 0)
+		s.PrepCancel64(udPack(ukRecv, c.gen, c.slot), 0)
 		s.SetData(ukIgnore)
 		u.recvStop = true
 	}
@@ -851,7 +820,7 @@ func (l *uringLoop) closeConn(c *conn, u *uconn) {
 	l.maybeClosed(c, u)
 }
 
-func (l *uringLoop) maybeClosed(c *conn, u *uconn) {
+func (l *uringLoop) maybeClosed(c *conn, u *connIO) {
 	if !u.closing || u.inflight > 0 || c.fd < 0 {
 		return
 	}
