@@ -18,9 +18,13 @@ type Config struct {
 	NoIndex bool
 	// Listing enables an HTML listing for directories without an index.
 	Listing bool
-	// Dotfiles enables serving names that start with '.' (".git", ".env",
-	// ".well-known"); hidden (404) by default.
+	// Dotfiles enables serving names that start with '.' (".git", ".env");
+	// hidden (404) by default, except the root's ".well-known" directory
+	// (RFC 8615: ACME challenges, security.txt), whose own contents follow
+	// the same rule (/.well-known/.x stays hidden).
 	Dotfiles bool
+	// HideWellKnown hides /.well-known too when Dotfiles is off.
+	HideWellKnown bool
 	// MaxCachedFile is the largest file whose bytes (and prebuilt head) are
 	// kept in memory; larger files are served from a cached descriptor.
 	// Default 64 KiB.

@@ -9,7 +9,8 @@
 // percent-decoded exactly once and normalized (cleanPath): NUL, encoded
 // slashes, backslashes and control bytes are rejected with 400, dot segments
 // are resolved textually and a ".." that would climb above the root is a 400,
-// and names starting with '.' are 404 unless Config.Dotfiles. Every lookup is
+// and names starting with '.' are 404 unless Config.Dotfiles (the root's
+// .well-known directory is served unless Config.HideWellKnown). Every lookup is
 // then an openat2 from the root descriptor with
 // RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS, so the kernel itself refuses any
 // symlink (absolute or relative) or magic link that leads out of the root;

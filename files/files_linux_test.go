@@ -71,6 +71,11 @@ func makeTree(t testing.TB) string {
 		"future.txt":        "f",
 		"pre/index.html":    "<b>pre</b>",
 		"pre/index.html.gz": "PREGZ",
+
+		".well-known/security.txt":       "Contact: x",
+		".well-known/acme-challenge/tok": "tok.key",
+		".well-known/.secret":            "s",
+		"dir/.well-known/security.txt":   "nested",
 	}
 	for name, body := range files {
 		p := filepath.Join(root, name)
@@ -320,11 +325,22 @@ func testStaticFiles(t *testing.T) {
 		{name: "dotfile hidden", method: GET, target: "/.env", status: 404},
 		{name: "dot dir hidden", method: GET, target: "/.git/config", status: 404},
 		{name: "dotfile enabled", cfg: "dot", method: GET, target: "/.env", status: 200, body: s("SECRET=1")},
+
+		// RFC 8615: the root's .well-known is served although dot files are hidden.
+		{name: "well-known served", method: GET, target: "/.well-known/security.txt", status: 200, body: s("Contact: x")},
+		{name: "well-known acme", method: GET, target: "/.well-known/acme-challenge/tok", status: 200, body: s("tok.key")},
+		{name: "well-known encoded dot", method: GET, target: "/%2Ewell-known/security.txt", status: 200, body: s("Contact: x")},
+		{name: "well-known dir redirects", method: GET, target: "/.well-known", status: 301, want: map[string]string{"Location": "/.well-known/"}},
+		{name: "well-known dotfile inside hidden", method: GET, target: "/.well-known/.secret", status: 404},
+		{name: "nested well-known hidden", method: GET, target: "/dir/.well-known/security.txt", status: 404},
+		{name: "well-known hidden when configured", cfg: "nowk", method: GET, target: "/.well-known/security.txt", status: 404},
+		{name: "well-known with dotfiles", cfg: "dot", method: GET, target: "/.well-known/.secret", status: 200, body: s("s")},
 	}
 	handlers := map[string]*Handler{
 		"":        newHandler(t, Config{Root: root, MaxCachedFile: 1024}),
 		"list":    newHandler(t, Config{Root: root, MaxCachedFile: 1024, Listing: true}),
 		"dot":     newHandler(t, Config{Root: root, Dotfiles: true}),
+		"nowk":    newHandler(t, Config{Root: root, HideWellKnown: true}),
 		"cc":      newHandler(t, Config{Root: root, CacheControl: "max-age=60", MIME: map[string]string{"XYZ": "text/x-test"}}),
 		"noindex": newHandler(t, Config{Root: root, NoIndex: true}),
 	}

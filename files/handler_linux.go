@@ -173,7 +173,7 @@ func (w *worker) Serve(req *httpcore.Request, resp *httpcore.Response) *httpcore
 		w.mu.Lock()
 		defer w.mu.Unlock()
 	}
-	key, status := cleanPath(w.path, req.Path, w.h.cfg.Dotfiles)
+	key, status := cleanPath(w.path, req.Path, w.h.cfg.dotPolicy())
 	w.path = key
 	if status != 0 {
 		writeError(resp, status)

@@ -13,10 +13,11 @@ package files
 // Rejected with 400: a path not starting with '/', a malformed escape, NUL
 // (raw or %00), an encoded slash (%2f), a backslash (raw or %5c), control
 // bytes, and any ".." (in any spelling) that would climb above the root.
-// Rejected with 404: a segment starting with '.' when dotfiles is false.
+// Rejected with 404: a segment starting with '.', unless dot is dotServe or
+// (with dotWellKnown) the segment is the first one and is ".well-known".
 // Overlong UTF-8 such as %c0%ae decodes to the bytes C0 AE, never to '.',
 // and a double encoding such as %252e decodes to the three bytes "%2e".
-func cleanPath(dst, raw []byte, dotfiles bool) ([]byte, int) {
+func cleanPath(dst, raw []byte, dot dotPolicy) ([]byte, int) {
 	if len(raw) == 0 || raw[0] != '/' {
 		return dst[:0], 400
 	}
@@ -77,14 +78,48 @@ func cleanPath(dst, raw []byte, dotfiles bool) ([]byte, int) {
 	if !trailing && len(dst) > 1 {
 		dst = dst[:len(dst)-1]
 	}
-	if !dotfiles {
-		for k := 0; k+1 < len(dst); k++ {
+	if dot != dotServe {
+		k := 0
+		if dot == dotWellKnown && isWellKnown(dst) {
+			k = len(wellKnown)
+		}
+		for ; k+1 < len(dst); k++ {
 			if dst[k] == '/' && dst[k+1] == '.' {
 				return dst, 404
 			}
 		}
 	}
 	return dst, 0
+}
+
+// dotPolicy says which names starting with '.' cleanPath lets through.
+type dotPolicy uint8
+
+const (
+	dotHide      dotPolicy = iota // none
+	dotWellKnown                  // only the root's /.well-known (RFC 8615) and what is beneath it
+	dotServe                      // all
+)
+
+// wellKnown is the path prefix of RFC 8615's well-known URIs (ACME
+// challenges, security.txt, ...).
+const wellKnown = "/.well-known"
+
+// isWellKnown reports whether the clean path p is /.well-known or beneath it.
+func isWellKnown(p []byte) bool {
+	return len(p) >= len(wellKnown) && string(p[:len(wellKnown)]) == wellKnown &&
+		(len(p) == len(wellKnown) || p[len(wellKnown)] == '/')
+}
+
+// dotPolicy returns the policy cfg asks for.
+func (cfg *Config) dotPolicy() dotPolicy {
+	switch {
+	case cfg.Dotfiles:
+		return dotServe
+	case cfg.HideWellKnown:
+		return dotHide
+	}
+	return dotWellKnown
 }
 
 // badByte marks the decoded bytes no path may contain.

@@ -141,8 +141,13 @@ func TestPickEncoding(t *testing.T) {
 func FuzzCleanPath(f *testing.F) {
 	for _, s := range []string{"/", "/a/../b", "/%2e%2e/x", "/a%2fb", "//x//", "/.a", "/%c0%ae/", "/a/./b/.", "/%252e", "/dir../"} {
 		f.Add(s, false)
+		f.Add(s+"/.well-known/x", false)
 	}
-	f.Fuzz(func(t *testing.T, raw string, dot bool) {
+	f.Fuzz(func(t *testing.T, raw string, dotAll bool) {
+		dot := dotWellKnown
+		if dotAll {
+			dot = dotServe
+		}
 		got, st := cleanPath(nil, []byte(raw), dot)
 		if st != 0 {
 			if st != 400 && st != 404 {
@@ -154,8 +159,8 @@ func FuzzCleanPath(f *testing.F) {
 		if !strings.HasPrefix(p, "/") || strings.Contains(p, "//") {
 			t.Fatalf("%q -> %q", raw, p)
 		}
-		for _, seg := range strings.Split(p[1:], "/") {
-			if seg == "." || seg == ".." || (!dot && strings.HasPrefix(seg, ".")) {
+		for i, seg := range strings.Split(p[1:], "/") {
+			if seg == "." || seg == ".." || (!dotAll && strings.HasPrefix(seg, ".") && !(i == 0 && seg == ".well-known")) {
 				t.Fatalf("%q -> %q: segment %q", raw, p, seg)
 			}
 		}

@@ -144,7 +144,7 @@ func itoa(n int) string {
 func TestCleanPath(t *testing.T) {
 	for _, c := range []struct {
 		raw, want string
-		dot       bool
+		dot       dotPolicy
 		status    int
 	}{
 		{raw: "/", want: "/"},
@@ -162,10 +162,24 @@ func TestCleanPath(t *testing.T) {
 		{raw: "/%c0%ae", want: "/\xc0\xae"},
 		{raw: "/dir..", want: "/dir.."},
 		{raw: "/...", status: 404},
-		{raw: "/...", dot: true, want: "/..."},
+		{raw: "/...", dot: dotServe, want: "/..."},
 		{raw: "/.a", status: 404},
-		{raw: "/.a", dot: true, want: "/.a"},
+		{raw: "/.a", dot: dotServe, want: "/.a"},
 		{raw: "/x/.a/../b", want: "/x/b"},
+		// RFC 8615: the root's .well-known, and nothing else, with dotWellKnown.
+		{raw: "/.well-known/acme-challenge/tok", dot: dotWellKnown, want: "/.well-known/acme-challenge/tok"},
+		{raw: "/.well-known/", dot: dotWellKnown, want: "/.well-known/"},
+		{raw: "/.well-known", dot: dotWellKnown, want: "/.well-known"},
+		{raw: "/%2ewell-known/security.txt", dot: dotWellKnown, want: "/.well-known/security.txt"},
+		{raw: "/x/../.well-known/a", dot: dotWellKnown, want: "/.well-known/a"},
+		{raw: "/.well-known/.secret", dot: dotWellKnown, status: 404},
+		{raw: "/.well-known/a/.git/config", dot: dotWellKnown, status: 404},
+		{raw: "/.well-knownx/a", dot: dotWellKnown, status: 404},
+		{raw: "/.well-known.bak", dot: dotWellKnown, status: 404},
+		{raw: "/a/.well-known/b", dot: dotWellKnown, status: 404},
+		{raw: "/.Well-Known/a", dot: dotWellKnown, status: 404},
+		{raw: "/.env", dot: dotWellKnown, status: 404},
+		{raw: "/.well-known/a", status: 404},
 		{raw: "/..", status: 400},
 		{raw: "/%2e%2e", status: 400},
 		{raw: "/a/../..", status: 400},

@@ -73,3 +73,8 @@ type Request struct {
 	joined  uint32          // bit per fieldID: known holds the combined list
 	scratch []byte          // combined lists of fields sent on several lines
 }
+
+// LookupMethod returns the Method named m (case-sensitive, RFC 9110 §9.1),
+// MethodUnknown for a name it does not know. An HTTP/2 caller uses it for
+// the :method pseudo-header field.
+func LookupMethod(m []byte) Method { return lookupMethod(m) }

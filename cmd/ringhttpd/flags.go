@@ -23,6 +23,7 @@ const (
 	fIndex           = "index"
 	fListing         = "listing"
 	fDotfiles        = "dotfiles"
+	fHideWellKnown   = "hide-well-known"
 	fHeaderTimeout   = "header-timeout"
 	fIdleTimeout     = "idle-timeout"
 	fSendTimeout     = "send-timeout"
@@ -57,7 +58,9 @@ func serveFlags() []cli.Flag {
 		&cli.BoolFlag{Name: fListing, EnvVars: env("RINGHTTPD_LISTING"),
 			Usage: "HTML listing for directories without an index file"},
 		&cli.BoolFlag{Name: fDotfiles, EnvVars: env("RINGHTTPD_DOTFILES"),
-			Usage: "serve names starting with '.' (hidden by default)"},
+			Usage: "serve names starting with '.' (hidden by default, except /.well-known)"},
+		&cli.BoolFlag{Name: fHideWellKnown, EnvVars: env("RINGHTTPD_HIDE_WELL_KNOWN"),
+			Usage: "hide /.well-known too when dot files are hidden"},
 		&cli.DurationFlag{Name: fHeaderTimeout, Value: server.DefaultHeaderTimeout, EnvVars: env("RINGHTTPD_HEADER_TIMEOUT"),
 			Usage: "time to receive a whole request after its first byte"},
 		&cli.DurationFlag{Name: fIdleTimeout, Value: server.DefaultIdleTimeout, EnvVars: env("RINGHTTPD_IDLE_TIMEOUT"),
@@ -93,6 +96,7 @@ type options struct {
 	index           string
 	listing         bool
 	dotfiles        bool
+	hideWellKnown   bool
 	headerTimeout   time.Duration
 	idleTimeout     time.Duration
 	sendTimeout     time.Duration
@@ -113,6 +117,7 @@ func readOptions(c *cli.Context) options {
 		index:           c.String(fIndex),
 		listing:         c.Bool(fListing),
 		dotfiles:        c.Bool(fDotfiles),
+		hideWellKnown:   c.Bool(fHideWellKnown),
 		headerTimeout:   c.Duration(fHeaderTimeout),
 		idleTimeout:     c.Duration(fIdleTimeout),
 		sendTimeout:     c.Duration(fSendTimeout),

@@ -16,7 +16,7 @@
 //	--backend NAME         auto (uring when the kernel allows, else epoll, saying why), uring, epoll
 //	--workers N            event loops, one thread and SO_REUSEPORT listener each (0: one per CPU)
 //	--pin                  pin worker i to CPU i
-//	--index NAME           index file ("" disables); --listing, --dotfiles
+//	--index NAME           index file ("" disables); --listing, --dotfiles, --hide-well-known
 //	--header-timeout D     10s: first byte of a request until it is complete
 //	--idle-timeout D       60s: keep-alive wait
 //	--send-timeout D       60s: a send without progress

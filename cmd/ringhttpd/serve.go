@@ -107,11 +107,12 @@ func serveAction(c *cli.Context) error {
 		return fail("--%s %s: not a directory", fRoot, o.root)
 	}
 	h, err := files.New(files.Config{
-		Root:     o.root,
-		Index:    o.index,
-		NoIndex:  o.index == "",
-		Listing:  o.listing,
-		Dotfiles: o.dotfiles,
+		Root:          o.root,
+		Index:         o.index,
+		NoIndex:       o.index == "",
+		Listing:       o.listing,
+		Dotfiles:      o.dotfiles,
+		HideWellKnown: o.hideWellKnown,
 	})
 	if err != nil {
 		return fail("%v", err)
