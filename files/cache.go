@@ -35,6 +35,10 @@ type entry struct {
 	// variants is the set of precompressed siblings seen at the last
 	// validation (identity entries only).
 	variants uint8
+	// pack holds the in-memory compressed forms of this version of the
+	// file (identity entries of compressible files only; nil otherwise).
+	// Its forms appear, all at once, when a helper has made them.
+	pack *pack
 
 	refs atomic.Int32
 	fd   int
@@ -46,9 +50,9 @@ type entry struct {
 	dir    stat
 	hasDir bool
 	// linked caches the variant entries of an identity entry (index
-	// enc-1), so a hit on a precompressed variant skips a map lookup;
-	// a linked entry is used only while its cached flag is set.
-	linked [2]*entry
+	// codingIndex(enc)), so a hit on a precompressed variant skips a map
+	// lookup; a linked entry is used only while its cached flag is set.
+	linked [nCodings]*entry
 	cached bool
 
 	ctype   string // Content-Type value

@@ -189,8 +189,8 @@ func TestRevalidateUnchanged(t *testing.T) {
 	h := newHandler(t, Config{Root: root, Revalidate: 10 * time.Millisecond})
 	w := h.ForWorker(0).(*worker)
 	r := serve(t, w, newRequest(GET, "/a.txt"))
-	// Open, statx the file, statx its directory, probe .br and .gz, read.
-	if want := []httpcore.OpKind{httpcore.OpOpenat2, httpcore.OpStatx, httpcore.OpStatx, httpcore.OpOpenat2, httpcore.OpOpenat2, httpcore.OpRead}; !equalOps(r.ops, want) {
+	// Open, statx the file, statx its directory, probe .br, .zst and .gz, read.
+	if want := []httpcore.OpKind{httpcore.OpOpenat2, httpcore.OpStatx, httpcore.OpStatx, httpcore.OpOpenat2, httpcore.OpOpenat2, httpcore.OpOpenat2, httpcore.OpRead}; !equalOps(r.ops, want) {
 		t.Fatalf("cold ops %v, want %v", r.ops, want)
 	}
 	e := w.cache.m["/a.txt"]

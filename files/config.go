@@ -42,8 +42,35 @@ type Config struct {
 	// CacheControl, when set, is sent as Cache-Control on file answers and
 	// their 304s.
 	CacheControl string
-	// NoPrecompressed disables looking for ".br"/".gz" siblings.
+	// NoPrecompressed disables looking for ".br"/".zst"/".gz" siblings.
 	NoPrecompressed bool
+	// Fallback, when set, is the path (starting with '/', e.g. "/index.html")
+	// of the file that answers, 200, a GET or HEAD for a path with no file
+	// (a single-page app's entry point). It never replaces another answer:
+	// a 400 (traversal, bad escapes), a 403, a hidden dot file's 404 and
+	// every other method keep theirs.
+	Fallback string
+	// Compress configures compression done once per file version (see
+	// Compression); the zero value compresses nothing.
+	Compress Compression
+}
+
+// Compression says which files are compressed in memory, once per content
+// coding, when they enter the cache: those whose media type matches Types,
+// of MinSize to MaxSize bytes. A precompressed sibling on disk wins over the
+// in-memory form of the same coding.
+type Compression struct {
+	// Encodings lists the codings produced, in order of preference when a
+	// client accepts several with the same quality: "br", "zstd", "gzip".
+	// Empty disables compression.
+	Encodings []string
+	// Types are media types ("application/json") or type wildcards
+	// ("text/*"), compared without parameters and case. Default
+	// DefaultCompressTypes.
+	Types []string
+	// MinSize and MaxSize bound the file sizes compressed. Defaults
+	// DefaultCompressMinSize and DefaultCompressMaxSize.
+	MinSize, MaxSize int64
 }
 
 // Defaults of Config.
@@ -54,10 +81,19 @@ const (
 	DefaultCacheBytes    = 64 << 20
 	DefaultRevalidate    = time.Second
 
+	DefaultCompressMinSize = 256
+	DefaultCompressMaxSize = 1 << 20
+
 	// MaxMaxCachedFile caps MaxCachedFile: one read (whose result is an
 	// int32) fetches a whole in-memory file.
 	MaxMaxCachedFile = 1 << 30
 )
+
+// DefaultCompressTypes are the media types Compression compresses when its
+// Types is empty: text and the common textual application types.
+var DefaultCompressTypes = []string{"text/*", "application/javascript", "application/json",
+	"application/xml", "application/manifest+json", "application/rss+xml", "application/atom+xml",
+	"image/svg+xml", "application/wasm"}
 
 // ErrNoRoot is returned by New when Config.Root is empty.
 var ErrNoRoot = errors.New("files: no root directory configured")
@@ -80,6 +116,24 @@ func (cfg Config) validate() error {
 		if bad(ext) || bad(typ) || typ == "" {
 			return fmt.Errorf("files: bad MIME mapping %q -> %q", ext, typ)
 		}
+	}
+	if f := cfg.Fallback; f != "" {
+		if clean, st := cleanPath(nil, []byte(f), dotServe); st != 0 || string(clean) != f || f[len(f)-1] == '/' {
+			return fmt.Errorf("files: fallback %q is not a clean file path starting with '/'", f)
+		}
+	}
+	for _, e := range cfg.Compress.Encodings {
+		if codingByName(e) == 0 {
+			return fmt.Errorf("files: unknown compression encoding %q (want br, zstd or gzip)", e)
+		}
+	}
+	for _, t := range cfg.Compress.Types {
+		if !validMediaPattern(t) {
+			return fmt.Errorf("files: compression type %q is not a media type or a type/* wildcard", t)
+		}
+	}
+	if c := cfg.Compress; c.MinSize < 0 || c.MaxSize < 0 || (c.MaxSize > 0 && c.MinSize > c.MaxSize) {
+		return fmt.Errorf("files: compression sizes %d..%d make no sense", c.MinSize, c.MaxSize)
 	}
 	if i := cfg.Index; i == "." || i == ".." || strings.ContainsAny(i, "/\\\x00") || bad(i) {
 		return fmt.Errorf("files: index %q is not a file name", i)
@@ -109,6 +163,15 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.Revalidate == 0 {
 		cfg.Revalidate = DefaultRevalidate
+	}
+	if len(cfg.Compress.Types) == 0 {
+		cfg.Compress.Types = DefaultCompressTypes
+	}
+	if cfg.Compress.MinSize == 0 {
+		cfg.Compress.MinSize = DefaultCompressMinSize
+	}
+	if cfg.Compress.MaxSize == 0 {
+		cfg.Compress.MaxSize = DefaultCompressMaxSize
 	}
 	return cfg
 }

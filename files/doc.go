@@ -1,7 +1,15 @@
 // Package files is ringhttpd's static-file Handler: root-confined lookup, an
 // open-file/metadata/content cache, MIME types, ETag and Last-Modified,
 // conditional requests, Range (single and multipart/byteranges), HEAD, index
-// files, optional listings and precompressed .br/.gz siblings.
+// files, optional listings, precompressed .br/.zst/.gz siblings, compressed
+// forms made once in memory, and a single-page-app fallback file.
+//
+// What lives where: handler_linux.go (New, Serve, the hit path), miss_linux.go
+// (the Op chain of a miss or revalidation), cache.go (entries and the LRU),
+// path.go (cleanPath and escaping), rules.go (ETag lists, Range,
+// Accept-Encoding), mime.go, listing_linux.go, compress.go (encoders and
+// compressible types), pack.go and pack_linux.go (compressed forms shared by
+// workers and the helpers that make them), config.go.
 //
 // # Confinement
 //
@@ -28,7 +36,7 @@
 // A miss returns an httpcore.Op chain the engine runs off its loop:
 // OpOpenat2 of the file (O_NONBLOCK, so a FIFO cannot hang it; the flag is
 // cleared on the regular file), OpStatx of the descriptor, OpStatx of its
-// directory and two OpOpenat2 O_PATH probes for the ".br" and ".gz"
+// directory and three OpOpenat2 O_PATH probes for the ".br", ".zst" and ".gz"
 // siblings, then OpRead of a small file (continued if short); a directory
 // listing is an OpFunc (getdents has no ring op). A miss copies what it needs
 // of the request, whose memory is gone when Serve returns. Abandon closes
@@ -45,6 +53,38 @@
 // full chain above, whose openat2 decides. A replaced, truncated or deleted
 // file therefore shows up after at most one interval (a deleted one becomes a
 // cached 404); other entries (redirects, listings, 404s) rerun the full chain.
+//
+// # Codings and compression
+//
+// A request's Accept-Encoding picks among the codings available for a file
+// (the highest q-value wins, Config.Compress.Encodings' order breaks ties):
+// first the precompressed siblings on disk, which always win for their
+// coding, then the in-memory forms. When Config.Compress lists encodings, a
+// file whose media type matches Compress.Types and whose size is within
+// MinSize..MaxSize gets, when its identity entry is built, a pack: its
+// forms in br (andybalholm/brotli), zstd and gzip (klauspost/compress),
+// made once per file version on a helper goroutine (at most half the CPUs
+// for all Handlers together), never on a loop. Until the helper finishes,
+// the identity is served. The pack is shared by every worker's entry for
+// that version (a registry keyed by device, inode, size and times, holding
+// packs weakly), so a file is compressed once whatever the number of
+// workers; a changed file is a new version and is compressed again. A form
+// not smaller than the file is dropped. A form has its own strong ETag (the
+// file's with "-br", "-zstd" or "-gzip" appended), Content-Encoding and
+// Vary: Accept-Encoding; every answer of a file that has a pack or siblings
+// carries Vary. A request with Range is answered from the identity bytes,
+// never from an in-memory form (a sibling on disk serves ranges of its own
+// bytes). Serving a form is a cache hit like any other: no allocation, no
+// system call.
+//
+// # Fallback
+//
+// With Config.Fallback set, a GET or HEAD whose path names no file (ENOENT,
+// ENOTDIR, a directory with no index and no listing) is answered with the
+// fallback file as if it had been asked for. Everything else keeps its
+// answer: a rejected path (400), a forbidden or special file (403), a
+// hidden dot file (404), other methods (405), and a 404 when the fallback
+// file itself is missing.
 //
 // # Sharing between workers
 //
@@ -63,4 +103,9 @@
 // thread, although the engines call it on the worker's thread; the cache
 // holds one reference and the descriptor closes when the entry is evicted or
 // replaced and the last response using it is released.
+//
+// A Handler dropped without Close (a configuration reload replaced it while
+// workers or Ops still used it) is closed by a cleanup once unreachable:
+// its resources (root descriptor, caches) are held apart from it, so
+// nothing keeps it alive but its users, and every Op references it.
 package files

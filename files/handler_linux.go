@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,10 +30,46 @@ type Handler struct {
 	epoch    time.Time
 	reval    int64
 
-	mu      sync.Mutex // guards workers, closed and shared's cache
+	// pref orders every coding for pickEncoding (configured ones first);
+	// produce lists the codings compressed in memory, 0-terminated.
+	pref, produce [nCodings]uint8
+	fallbackKey   []byte // Config.Fallback, or nil
+	packs         *packRegistry
+
+	mu      sync.Mutex // guards workers and shared's cache
 	workers []*worker
 	shared  *worker
-	closed  bool
+	res     *resources
+}
+
+// resources is what Close (or, for a Handler dropped without Close, a
+// cleanup once it is unreachable) releases: every cache's descriptors and
+// the root. It holds no reference to the Handler, so a Handler that an
+// engine stopped using after a configuration reload can be collected.
+type resources struct {
+	mu     sync.Mutex
+	rootFd int
+	caches []*lru
+	closed bool
+}
+
+func (r *resources) add(c *lru) {
+	r.mu.Lock()
+	r.caches = append(r.caches, c)
+	r.mu.Unlock()
+}
+
+func (r *resources) close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	for _, c := range r.caches {
+		c.purge()
+	}
+	return os.NewSyscallError("close", unix.Close(r.rootFd))
 }
 
 // worker is a per-worker handler: its own cache and scratch memory, the
@@ -95,20 +133,41 @@ func New(cfg Config) (*Handler, error) {
 		boundary: hex.EncodeToString(b[:]),
 		epoch:    time.Now(),
 		reval:    int64(cfg.Revalidate),
+		packs:    &packRegistry{},
+		res:      &resources{rootFd: fd},
+	}
+	if cfg.Fallback != "" {
+		h.fallbackKey = []byte(cfg.Fallback)
+	}
+	n := 0
+	for _, name := range cfg.Compress.Encodings {
+		if enc := codingByName(name); enc != 0 && !slices.Contains(h.pref[:n], enc) {
+			h.pref[n], h.produce[n] = enc, enc
+			n++
+		}
+	}
+	for _, enc := range defaultPref {
+		if !slices.Contains(h.pref[:n], enc) {
+			h.pref[n] = enc
+			n++
+		}
 	}
 	h.shared = h.newWorker()
 	h.shared.mu = &h.mu
+	runtime.AddCleanup(h, func(r *resources) { r.close() }, h.res)
 	return h, nil
 }
 
 func (h *Handler) newWorker() *worker {
-	return &worker{
+	w := &worker{
 		h:      h,
 		cache:  newLRU(h.cfg.CacheEntries, h.cfg.CacheBytes),
 		path:   make([]byte, 0, 256),
 		vkey:   make([]byte, 0, 256),
 		ranges: make([]byteRange, 0, 8),
 	}
+	h.res.add(w.cache)
+	return w
 }
 
 // ForWorker returns a handler with its own cache for one engine worker. It
@@ -129,19 +188,14 @@ func (h *Handler) Serve(req *httpcore.Request, resp *httpcore.Response) *httpcor
 
 // Close drops every cache's reference to its descriptors and closes the
 // root. It must be called only once no Serve or Op of this Handler or its
-// workers is in flight; descriptors lent to responses close on Release.
+// workers is in flight; descriptors lent to responses close on Release. A
+// Handler that becomes unreachable without Close is closed by a cleanup
+// (runtime.AddCleanup): nothing can be in flight then, since every Op
+// references its Handler.
 func (h *Handler) Close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		return nil
-	}
-	h.closed = true
-	h.shared.cache.purge()
-	for _, w := range h.workers {
-		w.cache.purge()
-	}
-	return os.NewSyscallError("close", unix.Close(h.rootFd))
+	return h.res.close()
 }
 
 // now is a monotonic clock in nanoseconds (time.Now reads the vDSO: no
@@ -225,6 +279,9 @@ func (w *worker) lookup(key []byte, v *reqView, resp *httpcore.Response) *httpco
 func (w *worker) answer(e *entry, v *reqView, resp *httpcore.Response, now int64) *httpcore.Op {
 	switch e.kind {
 	case kindNotFound:
+		if op, ok := w.fallBack(e.key, v, resp); ok {
+			return op
+		}
 		writeError(resp, 404)
 	case kindDir:
 		resp.Status = 301
@@ -242,31 +299,61 @@ func (w *worker) answer(e *entry, v *reqView, resp *httpcore.Response, now int64
 		resp.Head = append(resp.Head, e.head200...)
 		resp.Body = e.data
 	case kindFile:
-		if e.variants != 0 && !v.noEnc && len(v.ae) > 0 {
-			if enc := pickEncoding(v.ae, e.variants); enc != 0 {
-				ve := e.linked[enc-1]
-				if ve != nil && ve.cached {
-					w.cache.touch(ve)
-				} else {
-					w.vkey = append(append(w.vkey[:0], e.key...), 0, enc)
-					if ve = w.cache.get(w.vkey); ve == nil {
-						return w.startMiss(w.vkey, enc, v, nil, resp)
-					}
-					e.linked[enc-1] = ve
-				}
-				if !w.h.fresh(ve, now) {
-					ve.checked = now
-					w.vkey = append(append(w.vkey[:0], e.key...), 0, enc)
-					return w.startMiss(w.vkey, enc, v, ve, resp)
-				}
-				if ve.kind == kindFile {
-					e = ve
-				}
-			}
+		if len(v.ae) == 0 || v.noEnc {
+			break
 		}
+		avail := e.variants
+		p := e.pack
+		// The in-memory forms are offered once made, and never for a
+		// Range request: ranges are answered from the identity bytes.
+		if p != nil && len(v.rng) == 0 && p.ready.Load() {
+			avail |= p.avail
+		}
+		if avail == 0 {
+			break
+		}
+		enc := pickEncoding(v.ae, avail, &w.h.pref)
+		if enc == 0 {
+			break
+		}
+		if e.variants&enc == 0 {
+			e = p.vars[codingIndex(enc)]
+			break
+		}
+		// A precompressed sibling on disk.
+		ve := e.linked[codingIndex(enc)]
+		if ve != nil && ve.cached {
+			w.cache.touch(ve)
+		} else {
+			w.vkey = append(append(w.vkey[:0], e.key...), 0, enc)
+			if ve = w.cache.get(w.vkey); ve == nil {
+				return w.startMiss(w.vkey, enc, v, nil, resp)
+			}
+			e.linked[codingIndex(enc)] = ve
+		}
+		if !w.h.fresh(ve, now) {
+			ve.checked = now
+			w.vkey = append(append(w.vkey[:0], e.key...), 0, enc)
+			return w.startMiss(w.vkey, enc, v, ve, resp)
+		}
+		if ve.kind == kindFile {
+			e = ve
+		}
+	}
+	if e.kind == kindFile {
 		w.serveFile(e, v, resp)
 	}
 	return nil
+}
+
+// fallBack answers a GET or HEAD for key, which names no file, with the
+// configured fallback file (ok false when there is none, or key is it).
+func (w *worker) fallBack(key string, v *reqView, resp *httpcore.Response) (*httpcore.Op, bool) {
+	fb := w.h.fallbackKey
+	if fb == nil || key == string(fb) {
+		return nil, false
+	}
+	return w.lookup(fb, v, resp), true
 }
 
 // serveFile answers GET or HEAD of a file entry: preconditions in RFC 9110

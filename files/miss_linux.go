@@ -332,6 +332,8 @@ func (m *miss) probeNext(prev uint8, resp *httpcore.Response) *httpcore.Op {
 		case 0:
 			next = encBr
 		case encBr:
+			next = encZstd
+		case encZstd:
 			next = encGzip
 		}
 		if next != 0 {
@@ -356,7 +358,7 @@ func (m *miss) probeNext(prev uint8, resp *httpcore.Response) *httpcore.Op {
 
 func hasCodingSuffix(name string) bool {
 	n := len(name)
-	return n > 3 && (name[n-3:] == ".br" || name[n-3:] == ".gz")
+	return n > 3 && (name[n-3:] == ".br" || name[n-3:] == ".gz") || n > 4 && name[n-4:] == ".zst"
 }
 
 // afterProbes keeps the old entry when nothing changed, else reads a small
@@ -436,10 +438,27 @@ func (m *miss) finish(fd int, data []byte, resp *httpcore.Response) *httpcore.Op
 		e.lastMod = now
 	}
 	e.etag = fmt.Appendf(nil, "\"%x-%x-%x\"", m.st.ino, m.st.size, m.st.mtime)
+	var fresh bool
+	if m.enc == 0 && h.compressible(e) {
+		e.pack, fresh = h.packs.get(packKeyOf(m.st))
+	}
 	e.buildHeads(h.cfg.CacheControl)
 	e.refs.Store(1)
 	m.insert(e)
+	if fresh {
+		// The forms are made on a helper; until they are ready the
+		// identity is served.
+		enqueuePack(packJob{p: e.pack, src: e.acquire(), produce: h.produce, cc: h.cfg.CacheControl})
+	}
 	return m.w.answer(e, &m.view, resp, m.w.h.now())
+}
+
+// compressible reports whether the identity entry e gets in-memory
+// compressed forms: compression is on, its type matches and its size is
+// within bounds.
+func (h *Handler) compressible(e *entry) bool {
+	c := &h.cfg.Compress
+	return h.produce[0] != 0 && e.st.size >= c.MinSize && e.st.size <= c.MaxSize && mediaMatch(c.Types, e.ctype)
 }
 
 func closeFd(fd int) { unix.Close(fd) }
@@ -454,7 +473,7 @@ func (e *entry) buildHeads(cacheControl string) {
 	if cacheControl != "" {
 		cc = []byte("Cache-Control: " + cacheControl + "\r\n")
 	}
-	if e.enc != 0 || e.variants != 0 {
+	if e.enc != 0 || e.variants != 0 || e.pack != nil {
 		vary = []byte("Vary: Accept-Encoding\r\n")
 	}
 	e.ctLine = []byte("Content-Type: " + e.ctype + "\r\n")
@@ -477,6 +496,11 @@ func (e *entry) buildHeads(cacheControl string) {
 	n = append(append(append(append(n, etag...), lm...), cc...), vary...)
 	e.head304 = n
 	e.cost = int64(len(e.data)+len(e.head200)+len(e.head304)+len(e.common)+len(e.key)) + 256
+	if e.pack != nil {
+		// The compressed forms, shared with other workers, are not made
+		// yet: count the identity size, a bound on their sum for text.
+		e.cost += e.st.size
+	}
 }
 
 // insert caches e (refs 1: the cache's), replacing the entry it revalidated.
@@ -500,6 +524,11 @@ func (m *miss) insert(e *entry) {
 func (m *miss) fail(status int, resp *httpcore.Response) *httpcore.Op {
 	if status == 404 {
 		m.insert(&entry{key: m.key, kind: kindNotFound, fd: -1, checked: m.w.h.now()})
+		if m.enc == 0 {
+			if op, ok := m.w.fallBack(m.key, &m.view, resp); ok {
+				return op
+			}
+		}
 	} else if m.old != nil {
 		m.w.cache.remove(m.old)
 	}

@@ -3,26 +3,65 @@ package files
 // This file holds the pure HTTP rules of a file answer: entity-tag lists,
 // Range, Accept-Encoding. None of it allocates.
 
-// Content codings of precompressed siblings, as bits of entry.variants.
+// Content codings, as bits of entry.variants (precompressed siblings on
+// disk) and of the in-memory compressed forms (see pack).
 const (
 	encBr   uint8 = 1 // "x.br", Content-Encoding: br
 	encGzip uint8 = 2 // "x.gz", Content-Encoding: gzip
+	encZstd uint8 = 4 // "x.zst", Content-Encoding: zstd
+
+	nCodings = 3
 )
+
+// codingIndex is a coding's index in per-coding arrays (entry.linked,
+// pack.vars): br 0, gzip 1, zstd 2.
+func codingIndex(enc uint8) int {
+	switch enc {
+	case encGzip:
+		return 1
+	case encZstd:
+		return 2
+	}
+	return 0
+}
 
 // encodingSuffix and encodingName give a coding's file suffix and token.
 func encodingSuffix(enc uint8) string {
-	if enc == encBr {
+	switch enc {
+	case encBr:
 		return ".br"
+	case encZstd:
+		return ".zst"
 	}
 	return ".gz"
 }
 
 func encodingName(enc uint8) string {
-	if enc == encBr {
+	switch enc {
+	case encBr:
 		return "br"
+	case encZstd:
+		return "zstd"
 	}
 	return "gzip"
 }
+
+// codingByName returns the coding named s ("br", "zstd", "gzip"), or 0.
+func codingByName(s string) uint8 {
+	switch s {
+	case "br":
+		return encBr
+	case "zstd":
+		return encZstd
+	case "gzip":
+		return encGzip
+	}
+	return 0
+}
+
+// defaultPref is the order codings are preferred in on a quality tie when
+// the configuration says nothing: smallest output first.
+var defaultPref = [nCodings]uint8{encBr, encZstd, encGzip}
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' }
 
@@ -182,12 +221,14 @@ func parseDigits(h []byte, i int) (int64, int, bool) {
 }
 
 // pickEncoding chooses the content coding to serve from the codings
-// available (bits of encBr|encGzip) and an Accept-Encoding value: the one
-// with the highest quality, br on a tie. A coding is acceptable when listed
-// (or covered by "*") with q > 0; "x-gzip" counts as gzip. It returns 0 for
-// the identity.
-func pickEncoding(ae []byte, avail uint8) uint8 {
-	qBr, qGz, qStar := -1, -1, -1
+// available (bits of encBr|encGzip|encZstd) and an Accept-Encoding value: the
+// one with the highest quality, the earliest in pref on a tie. A coding is
+// acceptable when listed (or covered by "*") with q > 0; "x-gzip" counts as
+// gzip. It returns 0 for the identity.
+func pickEncoding(ae []byte, avail uint8, pref *[nCodings]uint8) uint8 {
+	var q [nCodings]int
+	q[0], q[1], q[2] = -1, -1, -1
+	qStar := -1
 	i := 0
 	for i < len(ae) {
 		for i < len(ae) && (isSpace(ae[i]) || ae[i] == ',') {
@@ -198,7 +239,7 @@ func pickEncoding(ae []byte, avail uint8) uint8 {
 			i++
 		}
 		tok := ae[start:i]
-		q := 1000
+		qv := 1000
 		for i < len(ae) && ae[i] != ',' {
 			// Parameters: look for q=.
 			if ae[i] == ';' {
@@ -207,7 +248,7 @@ func pickEncoding(ae []byte, avail uint8) uint8 {
 					i++
 				}
 				if i+1 < len(ae) && (ae[i]|0x20) == 'q' && ae[i+1] == '=' {
-					q, i = parseQ(ae, i+2)
+					qv, i = parseQ(ae, i+2)
 					continue
 				}
 			}
@@ -215,32 +256,29 @@ func pickEncoding(ae []byte, avail uint8) uint8 {
 		}
 		switch {
 		case equalFold(tok, "br"):
-			qBr = q
+			q[0] = qv
 		case equalFold(tok, "gzip"), equalFold(tok, "x-gzip"):
-			qGz = q
+			q[1] = qv
+		case equalFold(tok, "zstd"):
+			q[2] = qv
 		case len(tok) == 1 && tok[0] == '*':
-			qStar = q
+			qStar = qv
 		}
 	}
-	if qBr < 0 {
-		qBr = qStar
+	best, bestQ := uint8(0), 0
+	for _, enc := range pref {
+		if enc == 0 || avail&enc == 0 {
+			continue
+		}
+		qv := q[codingIndex(enc)]
+		if qv < 0 {
+			qv = qStar
+		}
+		if qv > bestQ {
+			best, bestQ = enc, qv
+		}
 	}
-	if qGz < 0 {
-		qGz = qStar
-	}
-	if avail&encBr == 0 {
-		qBr = -1
-	}
-	if avail&encGzip == 0 {
-		qGz = -1
-	}
-	switch {
-	case qBr > 0 && qBr >= qGz:
-		return encBr
-	case qGz > 0:
-		return encGzip
-	}
-	return 0
+	return best
 }
 
 // parseQ parses a qvalue at ae[i:] in thousandths; a malformed one is 0 (the

@@ -101,6 +101,7 @@ func TestMatchETag(t *testing.T) {
 
 func TestPickEncoding(t *testing.T) {
 	both := encBr | encGzip
+	all := encBr | encGzip | encZstd
 	for _, c := range []struct {
 		ae    string
 		avail uint8
@@ -128,10 +129,46 @@ func TestPickEncoding(t *testing.T) {
 		{"gzip, br", 0, 0},
 		{"br;q=x", both, 0},
 		{"", both, 0},
+		{"zstd", all, encZstd},
+		{"ZSTD;q=0.5, gzip;q=0.4", all, encZstd},
+		{"gzip, zstd", all, encZstd},
+		{"gzip, zstd, br", all, encBr},
+		{"gzip, zstd, br;q=0.9", all, encZstd},
+		{"*", all, encBr},
+		{"*", encGzip | encZstd, encZstd},
+		{"zstd;q=0, *", encZstd | encGzip, encGzip},
 	} {
-		if got := pickEncoding([]byte(c.ae), c.avail); got != c.want {
+		if got := pickEncoding([]byte(c.ae), c.avail, &defaultPref); got != c.want {
 			t.Errorf("pickEncoding(%q, %b) = %d, want %d", c.ae, c.avail, got, c.want)
 		}
+	}
+}
+
+// TestPickEncodingPref: on a quality tie the configured order decides;
+// quality always beats order.
+func TestPickEncodingPref(t *testing.T) {
+	all := encBr | encGzip | encZstd
+	gzFirst := [nCodings]uint8{encGzip, encZstd, encBr}
+	for _, c := range []struct {
+		ae   string
+		want uint8
+	}{
+		{"gzip, br, zstd", encGzip},
+		{"br, zstd", encZstd},
+		{"br", encBr},
+		{"gzip;q=0.5, br", encBr},
+		{"*", encGzip},
+	} {
+		if got := pickEncoding([]byte(c.ae), all, &gzFirst); got != c.want {
+			t.Errorf("pickEncoding(%q) = %d, want %d", c.ae, got, c.want)
+		}
+	}
+	onlyBr := [nCodings]uint8{encBr}
+	if got := pickEncoding([]byte("gzip, br"), all, &onlyBr); got != encBr {
+		t.Errorf("pref without gzip picked %d", got)
+	}
+	if got := pickEncoding([]byte("gzip"), all, &onlyBr); got != 0 {
+		t.Errorf("a coding outside pref picked: %d", got)
 	}
 }
 
