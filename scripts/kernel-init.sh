@@ -19,8 +19,10 @@
 #
 # /km.conf (written by the host) sets KM_BIN_TIMEOUT (seconds per binary),
 # KM_TESTFLAGS (extra flags for every test binary), KM_SERVE (1: run the
-# serve smoke test), KM_UID (run probe, tests and serve as this uid) and
-# KM_EMULATED (1: exported to tests as RINGHTTPD_TEST_EMULATED=1).
+# serve smoke test) and KM_UID (run probe, tests and serve as this uid).
+# km_emulated=1 on the kernel command line (the host adds it under software
+# emulation, so one initramfs serves KVM guests and their TCG retries) exports
+# RINGHTTPD_TEST_EMULATED=1 to the tests.
 
 /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
@@ -46,6 +48,7 @@ KM_UID=
 KM_EMULATED=
 # shellcheck source=/dev/null
 [ -f /km.conf ] && . /km.conf
+case " $(cat /proc/cmdline) " in *" km_emulated=1 "*) KM_EMULATED=1 ;; esac
 # Tests may read this to stretch timing assumptions: under software emulation
 # (qemu TCG) everything runs about ten times slower than on the host.
 [ "$KM_EMULATED" = 1 ] && export RINGHTTPD_TEST_EMULATED=1

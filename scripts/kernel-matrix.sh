@@ -7,8 +7,10 @@
 # sources list on the machine's configured Debian mirror, builds an initramfs of
 # busybox-static + every package's statically linked test binary
 # (CGO_ENABLED=0 go test -c) + ringhttpd, boots it under qemu-system-x86_64
-# (KVM when /dev/kvm works, software emulation otherwise), and prints a table
-# package x kernel plus each kernel's `ringhttpd probe`.
+# (KVM when a real test guest boots under it, software emulation otherwise; a
+# KVM guest that dies before its /init runs again under emulation, "(tcg retry)"
+# in its column), and prints a table package x kernel plus each kernel's
+# `ringhttpd probe`.
 #
 # In the guest (scripts/kernel-init.sh is its /init): /tmp is a tmpfs and TMPDIR=/tmp,
 # lo is up (127.0.0.1 and ::1), everything runs as root (see KM_UID), RLIMIT_NOFILE
@@ -48,6 +50,16 @@
 #   KM_BOOT_TIMEOUT   seconds per guest, boot to poweroff  [180 + binaries x KM_BIN_TIMEOUT]
 #   KM_MEM            guest RAM in MiB                          [1536]
 #   KM_CPU            qemu -cpu model                           [max]
+#   KM_ACCEL          kvm or tcg: force one, no probe, no retry  [probe]
+#                     (the probe boots the first suite's kernel with -cpu KM_CPU
+#                     and a tiny initramfs under KVM; /dev/kvm merely existing,
+#                     or a `-machine none` guest starting, proves nothing)
+#   KM_PROBE_TIMEOUT  seconds for the KVM probe guest           [20]
+#   KM_INIT_TIMEOUT   seconds a KVM guest has to reach /init before it is
+#                     stopped (and retried under TCG)           [60]
+#   KM_TCG_RETRY      1: a KVM guest that dies before /init runs again under TCG
+#                     [1; 0 with KM_ACCEL=kvm, so KM_ACCEL=kvm KM_TCG_RETRY=1
+#                     exercises the retry where the probe would pick TCG]
 #   KM_JOBS           guests run at the same time        [3 when CI=true, else 1]
 #                     (a guest's time is mostly the tests' own timers: three at
 #                     once took 209 s where one after another took 593 s)
@@ -92,6 +104,7 @@ if [ $# -gt 0 ]; then SUITES=("$@"); else read -r -a SUITES <<<"${KM_SUITES:-bul
 
 log() { printf '== %s\n' "$*" >&2; }
 infra() { printf 'kernel-matrix: infrastructure error: %s\n' "$*" >&2; exit 2; }
+case ${KM_ACCEL:-} in '' | kvm | tcg) ;; *) infra "KM_ACCEL is kvm or tcg, not '$KM_ACCEL'" ;; esac
 
 # ---------------------------------------------------------------- tools
 
@@ -270,7 +283,6 @@ build_initramfs() {
 	cat >"$STAGE/km.conf" <<-EOF
 		KM_BIN_TIMEOUT=$BIN_TIMEOUT
 		KM_TESTFLAGS='${KM_TESTFLAGS:-}${SKIP:+ -test.skip=$SKIP}'
-		KM_EMULATED=$([ "${ACCEL[1]}" = tcg ] && echo 1)
 		KM_SERVE=${SERVE:-0}
 		KM_UID=${KM_UID:-}
 	EOF
@@ -286,48 +298,156 @@ build_initramfs() {
 
 # ---------------------------------------------------------------- boot
 
-ACCEL=(-accel tcg)
+# qemu_guest ACCEL KERNEL INITRD CONSOLE SECONDS: runs one guest with the
+# matrix's -cpu, -machine, -smp and -m, its serial console to CONSOLE, bounded
+# by SECONDS; returns qemu's status (124 or 137: the timeout). Under TCG the
+# kernel command line says km_emulated=1 (see kernel-init.sh).
+qemu_guest() {
+	local accel=$1 kernel=$2 initrd=$3 con=$4 secs=$5 emu=
+	[ "$accel" = tcg ] && emu=" km_emulated=1"
+	timeout -k 10 "$secs" qemu-system-x86_64 -accel "$accel" -cpu "${KM_CPU:-max}" -smp "$SMP" -m "$MEM" \
+		-machine pc -nodefaults -display none -monitor none -no-reboot \
+		-serial "file:$con" -kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=1 rdinit=/init mitigations=off random.trust_cpu=on$emu" \
+		</dev/null
+}
+
+# probe_kvm KERNEL: writes "kvm" or "tcg<TAB>why" to $OUT/accel. /dev/kvm
+# being there, or even a `-machine none` guest starting, does not mean real
+# guests run: on some hosts every KVM guest aborts at once ("failed to set MSR
+# 0x10a", qemu rc 134) or hangs before its first console byte. So it boots a
+# real guest (the matrix's -cpu and -machine, the first suite's kernel) from a
+# tiny initramfs whose /init prints a line and powers off, within
+# KM_PROBE_TIMEOUT seconds [20; a working KVM guest takes about 1 s].
+probe_kvm() {
+	local kernel=$1 d=$OUT/kvmprobe rc t0 why
+	if ! [ -c /dev/kvm ]; then
+		printf 'tcg\tno /dev/kvm\n' >"$OUT/accel"
+		return
+	fi
+	if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+		printf 'tcg\t/dev/kvm is not readable and writable\n' >"$OUT/accel"
+		return
+	fi
+	rm -rf "$d"
+	mkdir -p "$d/root/bin" "$d/root/dev"
+	cp /bin/busybox "$d/root/bin/busybox"
+	cat >"$d/root/init" <<-'EOF'
+		#!/bin/busybox sh
+		/bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
+		echo KM-PROBE-INIT >/dev/console
+		/bin/busybox poweroff -f
+	EOF
+	chmod 755 "$d/root/init"
+	mknod -m 600 "$d/root/dev/console" c 5 1 2>/dev/null || true
+	if ! (cd "$d/root" && find . | cpio -o -H newc -R 0:0 --quiet) >"$d/initramfs.cpio"; then
+		printf 'tcg\tcannot build the KVM test initramfs\n' >"$OUT/accel"
+		return
+	fi
+	: >"$d/console"
+	t0=$(date +%s.%N)
+	qemu_guest kvm "$kernel" "$d/initramfs.cpio" "$d/console" "${KM_PROBE_TIMEOUT:-20}" >"$d/qemu" 2>&1
+	rc=$?
+	t0=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	if [ "$rc" = 0 ] && grep -aq '^KM-PROBE-INIT' "$d/console"; then
+		printf 'kvm\ta KVM test guest reached /init and powered off in %s s\n' "$t0" >"$OUT/accel"
+		return
+	fi
+	case $rc in
+	124 | 137) why="a KVM test guest did not reach /init within ${KM_PROBE_TIMEOUT:-20} s" ;;
+	*) why="a KVM test guest failed in $t0 s (qemu rc=$rc${rc:+: $(grep -av 'terminating on signal' "$d/qemu" | tail -n 1)})" ;;
+	esac
+	printf 'tcg\t%s\n' "$why" >"$OUT/accel"
+}
+
+# pick_accel: sets ACCEL (kvm or tcg), ACCEL_WHY and TCG_RETRY from
+# KM_ACCEL or from probe_kvm's verdict in $OUT/accel.
+ACCEL=tcg
+ACCEL_WHY=
+TCG_RETRY=1
 pick_accel() {
-	if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
-		timeout 20 qemu-system-x86_64 -accel kvm -machine none -display none -nodefaults \
-			-monitor none -serial none -S -daemonize -pidfile "$OUT/kvmtest.pid" >/dev/null 2>&1; then
-		kill "$(cat "$OUT/kvmtest.pid")" 2>/dev/null
-		ACCEL=(-accel kvm)
-		log "using KVM"
+	case ${KM_ACCEL:-} in
+	tcg | kvm)
+		ACCEL=$KM_ACCEL ACCEL_WHY="forced by KM_ACCEL=$KM_ACCEL" TCG_RETRY=${KM_TCG_RETRY:-0} ;;
+	'')
+		IFS=$'\t' read -r ACCEL ACCEL_WHY <"$OUT/accel" || { ACCEL=tcg ACCEL_WHY="the KVM probe left no verdict"; }
+		TCG_RETRY=${KM_TCG_RETRY:-1} ;;
+	esac
+	if [ "$ACCEL" = kvm ]; then
+		log "using KVM ($ACCEL_WHY)"
 	else
-		log "no usable /dev/kvm: software emulation (TCG)"
+		log "software emulation (TCG): $ACCEL_WHY"
 	fi
 }
 
-# boot SUITE VMLINUZ: runs one guest, console to $OUT/SUITE.console.
+# boot SUITE VMLINUZ: runs one guest, console to $OUT/SUITE.console; writes
+# "qemu-rc seconds accel" to $OUT/SUITE.boot. Under KVM (with TCG_RETRY=1)
+# a guest that does not print KM-INIT within KM_INIT_TIMEOUT seconds
+# [60], or exits without it (the MSR abort, rc 134), is run again under TCG;
+# the KVM attempt's console and qemu log stay as SUITE.kvm.console/.qemu and
+# $OUT/SUITE.retry says why.
 boot() {
-	local suite=$1 kernel=$2 con=$OUT/$1.console rc t0 tail_pid=
+	local suite=$1 kernel=$2 rc secs accel=$ACCEL why
+	run_guest "$suite" "$kernel" "$accel"
+	read -r rc secs <"$OUT/$suite.run"
+	if [ "$accel" = kvm ] && [ "$TCG_RETRY" = 1 ] && ! grep -aq '^KM-INIT ' "$OUT/$suite.console"; then
+		why="KVM guest died before /init (qemu rc=$rc after $secs s: $(grep -av 'terminating on signal' "$OUT/$suite.qemu" | tail -n 1))"
+		[ -f "$OUT/$suite.inittimeout" ] && why="KVM guest printed nothing from /init in ${INIT_TIMEOUT} s"
+		log "$suite: $why; retrying under TCG"
+		echo "$why" >"$OUT/$suite.retry"
+		mv -f "$OUT/$suite.console" "$OUT/$suite.kvm.console"
+		mv -f "$OUT/$suite.qemu" "$OUT/$suite.kvm.qemu"
+		accel=tcg
+		run_guest "$suite" "$kernel" "$accel"
+		read -r rc secs <"$OUT/$suite.run"
+	fi
+	echo "$rc $secs $accel" >"$OUT/$suite.boot"
+}
+
+# run_guest SUITE VMLINUZ ACCEL: one qemu run of the matrix initramfs; writes
+# "qemu-rc seconds" to $OUT/SUITE.run. Under KVM a watchdog stops a guest
+# whose /init has not printed KM-INIT within INIT_TIMEOUT seconds.
+run_guest() {
+	local suite=$1 kernel=$2 accel=$3 con=$OUT/$1.console rc t0 tail_pid= qpid n=0
 	: >"$con"
+	rm -f "$OUT/$suite.inittimeout"
 	if [ "${KM_VERBOSE:-0}" = 1 ]; then
 		tail -n +1 -f "$con" >&2 &
 		tail_pid=$!
 	fi
 	t0=$(date +%s)
-	timeout -k 10 "$BOOT_TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -cpu "${KM_CPU:-max}" -smp "$SMP" -m "$MEM" \
-		-machine pc -nodefaults -display none -monitor none -no-reboot \
-		-serial "file:$con" -kernel "$kernel" -initrd "$OUT/initramfs.cpio" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=1 rdinit=/init mitigations=off random.trust_cpu=on" \
-		</dev/null >"$OUT/$suite.qemu" 2>&1
+	log "$suite: booting $(basename "$kernel") ($accel)"
+	qemu_guest "$accel" "$kernel" "$OUT/initramfs.cpio" "$con" "$BOOT_TIMEOUT" >"$OUT/$suite.qemu" 2>&1 &
+	qpid=$!
+	if [ "$accel" = kvm ]; then
+		while kill -0 "$qpid" 2>/dev/null && ! grep -aq '^KM-INIT ' "$con"; do
+			if [ "$n" -ge "$INIT_TIMEOUT" ]; then
+				: >"$OUT/$suite.inittimeout"
+				kill "$qpid" 2>/dev/null # timeout(1) passes SIGTERM on to qemu
+				break
+			fi
+			sleep 1
+			n=$((n + 1))
+		done
+	fi
+	wait "$qpid"
 	rc=$?
 	[ -n "$tail_pid" ] && { sleep 0.5; kill "$tail_pid" 2>/dev/null; wait "$tail_pid" 2>/dev/null; }
-	echo "$rc $(($(date +%s) - t0))" >"$OUT/$suite.boot"
-	log "$suite: guest finished in $(($(date +%s) - t0)) s (qemu rc=$rc)"
+	echo "$rc $(($(date +%s) - t0))" >"$OUT/$suite.run"
+	log "$suite: guest finished in $(($(date +%s) - t0)) s (qemu rc=$rc, $accel)"
 }
 
 # ---------------------------------------------------------------- report
 
 # parse SUITE VMLINUZ: appends the suite's cells to summary.tsv:
-# suite kernel pkg status pass fail skip elapsed reason
+# suite kernel pkg status pass fail skip elapsed reason accel
+# (accel: kvm, tcg, or tcg-retry for a KVM guest that died and ran again under TCG)
 parse() {
-	local suite=$1 con=$OUT/$1.console qrc secs
-	read -r qrc secs <"$OUT/$suite.boot"
+	local suite=$1 con=$OUT/$1.console qrc secs accel
+	read -r qrc secs accel <"$OUT/$suite.boot"
+	[ -f "$OUT/$suite.retry" ] && accel=tcg-retry
 	tr -d '\r' <"$con" >"$con.txt"
-	awk -v suite="$suite" -v qrc="$qrc" -v kfile="$(basename "$2" | sed 's/^vmlinuz-//')" -v secs="$secs" -v pkgs="$(ls "$STAGE/t" | tr '\n' ' ')" \
+	awk -v suite="$suite" -v qrc="$qrc" -v kfile="$(basename "$2" | sed 's/^vmlinuz-//')" -v secs="$secs" -v accel="$accel" -v pkgs="$(ls "$STAGE/t" | tr '\n' ' ')" \
 		-v serve="$SERVE" \
 		-v buildfail="$(tr '\n' ' ' <"$OUT/build-fail")" '
 		function kv(line, key,   m) { if (match(line, " " key "=[^ ]*")) { m = substr(line, RSTART + length(key) + 2, RLENGTH - length(key) - 2); return m } return "" }
@@ -360,7 +480,7 @@ parse() {
 				else if (p == cur) s = (qrc == 124 || qrc == 137) ? "guest-timeout" : "guest-died"
 				else s = "not-run"
 				r = (s == "skip-all" || p ~ /^serve-/) ? reason[p] : ""
-				printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", suite, kernel, p, s, np[p] + 0, nf[p] + 0, ns[p] + 0, el[p], r
+				printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", suite, kernel, p, s, np[p] + 0, nf[p] + 0, ns[p] + 0, el[p], r, accel
 			}
 		}' "$con.txt" >>"$OUT/summary.tsv"
 }
@@ -382,14 +502,19 @@ failed_output() {
 print_report() {
 	local s
 	echo
-	echo "==== kernel matrix ($(date -u +%Y-%m-%dT%H:%MZ), ${ACCEL[1]}, smp=$SMP, mem=${MEM}M, jobs=$JOBS) ===="
-	# Table: one row per package, one column per kernel.
+	echo "==== kernel matrix ($(date -u +%Y-%m-%dT%H:%MZ), $ACCEL, smp=$SMP, mem=${MEM}M, jobs=$JOBS) ===="
+	echo "accelerator: $ACCEL: $ACCEL_WHY"
+	for s in "${SUITES[@]}"; do
+		[ -f "$OUT/$s.retry" ] && echo "accelerator: $s ran under TCG after its $(cat "$OUT/$s.retry")"
+	done
+	# Table: one row per package, one column per kernel; a kernel whose KVM
+	# guest died and ran again under TCG says "(tcg retry)" in its header.
 	local vers=
 	for s in "${SUITES[@]}"; do
 		vers+="$s=$(sed -n 's/^KM-UNAME .* Debian \([^ ]*\) .*/\1/p' "$OUT/$s.console.txt" 2>/dev/null | head -n 1) "
 	done
 	awk -F '\t' -v suites="${SUITES[*]}" -v vers="$vers" '
-		{ k[$1] = $2; sub(/-cloud-amd64$/, "", k[$1]); key = $1 SUBSEP $3; if (!($3 in seen)) { seen[$3] = 1; order[++np] = $3 }
+		{ k[$1] = $2; sub(/-cloud-amd64$/, "", k[$1]); if ($10 == "tcg-retry") k[$1] = k[$1] " (tcg retry)"; key = $1 SUBSEP $3; if (!($3 in seen)) { seen[$3] = 1; order[++np] = $3 }
 		  c = $4
 		  if ($4 == "pass" && $3 ~ /^serve-/) c = "pass"
 		  else if ($4 == "pass") c = "pass " $5 (($7 > 0) ? " (" $7 " skip)" : "")
@@ -402,15 +527,17 @@ print_report() {
 			ns = split(suites, S, " ")
 			nv = split(vers, VV, " ")
 			for (j = 1; j <= nv; j++) { split(VV[j], kv, "="); V[kv[1]] = kv[2] }
+			# A column is as wide as its header, at least 24.
+			for (j = 1; j <= ns; j++) { w[j] = length(S[j] " " k[S[j]]); if (w[j] < 24) w[j] = 24 }
 			printf "%-14s", "package"
-			for (j = 1; j <= ns; j++) printf " | %-24s", S[j] " " k[S[j]]
+			for (j = 1; j <= ns; j++) printf " | %-*s", w[j], S[j] " " k[S[j]]
 			printf "\n"
 			printf "%-14s", "(debian pkg)"
-			for (j = 1; j <= ns; j++) printf " | %-24s", V[S[j]]
+			for (j = 1; j <= ns; j++) printf " | %-*s", w[j], V[S[j]]
 			printf "\n"
 			for (i = 1; i <= np; i++) {
 				printf "%-14s", order[i]
-				for (j = 1; j <= ns; j++) printf " | %-24s", ((S[j] SUBSEP order[i]) in cell) ? cell[S[j] SUBSEP order[i]] : "-"
+				for (j = 1; j <= ns; j++) printf " | %-*s", w[j], ((S[j] SUBSEP order[i]) in cell) ? cell[S[j] SUBSEP order[i]] : "-"
 				printf "\n"
 			}
 		}' "$OUT/summary.tsv"
@@ -418,7 +545,7 @@ print_report() {
 	for s in "${SUITES[@]}"; do
 		local con=$OUT/$s.console.txt
 		[ -f "$con" ] || continue
-		echo "---- $s: $(awk -F '\t' -v s="$s" '$1 == s { print $2; exit }' "$OUT/summary.tsv") (qemu rc/seconds: $(cat "$OUT/$s.boot"))"
+		echo "---- $s: $(awk -F '\t' -v s="$s" '$1 == s { print $2; exit }' "$OUT/summary.tsv") (qemu rc/seconds/accel: $(cat "$OUT/$s.boot"))"
 		if grep -q '^KM-PROBE-BEGIN' "$con"; then
 			echo "ringhttpd probe:"
 			sed -n '/^KM-PROBE-BEGIN/,/^KM-PROBE-END/p' "$con" | sed '1d;s/^/    /'
@@ -440,13 +567,15 @@ print_report() {
 					# Said once per kernel: the guest never ran /init.
 					[ -n "${noboot_said:-}" ] && continue
 					noboot_said=1
-					echo "      the guest never reached /init (qemu rc/seconds $(cat "$OUT/$s.boot"))"
+					echo "      the guest never reached /init (qemu rc/seconds/accel $(cat "$OUT/$s.boot"))"
+					[ -f "$OUT/$s.retry" ] && echo "      (a TCG retry, after the $(cat "$OUT/$s.retry"))"
+					[ -f "$OUT/$s.inittimeout" ] && echo "      (stopped: its /init printed nothing in $INIT_TIMEOUT s, KM_INIT_TIMEOUT)"
 					grep -m 5 -E 'Kernel panic|BUG:|Oops|Out of memory|Initramfs|unable to|No working init' "$con" | sed 's/^/      kernel: /'
 					tail -n 15 "$con" | sed 's/^/      /'
 					sed 's/^/      qemu: /' "$OUT/$s.qemu" | tail -n 5 ;;
 				not-run) ;;
 				guest-timeout | guest-died)
-					echo "      guest stopped while running $p (qemu rc/seconds $(cat "$OUT/$s.boot"); $(tail -n 1 "$OUT/$s.qemu"))"
+					echo "      guest stopped while running $p (qemu rc/seconds/accel $(cat "$OUT/$s.boot"); $(tail -n 1 "$OUT/$s.qemu"))"
 					sed -n "/^KM-BEGIN pkg=$p\$/,\$p" "$con" >"$OUT/$s.$p.tail"
 					# The kernel's verdict (panic, oops) and the test output before it.
 					grep -m 5 -E 'Kernel panic|BUG:|Oops|general protection|Out of memory|sysrq' "$OUT/$s.$p.tail" | sed 's/^/      kernel: /'
@@ -489,6 +618,12 @@ main() {
 		fi
 		KERNEL[$s]=$k
 	done
+	# The KVM probe boots its test guest while the test binaries build.
+	local probe_pid=
+	if [ -z "${KM_ACCEL:-}" ]; then
+		probe_kvm "${KERNEL[${SUITES[0]}]}" &
+		probe_pid=$!
+	fi
 	build_all
 	# The serve smoke test runs (and its rows appear) once ringhttpd has a serve
 	# subcommand; KM_SERVE=0 turns it off.
@@ -497,7 +632,9 @@ main() {
 		timeout 10 "$STAGE/bin/ringhttpd" serve --help >/dev/null 2>&1; then
 		SERVE=1
 	fi
+	[ -n "$probe_pid" ] && wait "$probe_pid"
 	pick_accel
+	INIT_TIMEOUT=${KM_INIT_TIMEOUT:-60}
 	build_initramfs
 	# A guest gets every binary's timeout plus room for boot, probe and serve,
 	# so only a hung kernel or init ever meets this one.
@@ -507,7 +644,6 @@ main() {
 	# but they also compete for the CPUs that timing-sensitive tests need.
 	local jobs=$JOBS running=0
 	for s in "${SUITES[@]}"; do
-		log "$s: booting $(basename "${KERNEL[$s]}")"
 		if [ "$jobs" -le 1 ]; then
 			boot "$s" "${KERNEL[$s]}"
 			continue
