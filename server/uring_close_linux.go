@@ -1,0 +1,59 @@
+package server
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// The uring engine's closing of connections.
+
+// closeConn cancels c's operations; the socket closes when the last one
+// has completed (maybeClosed).
+func (l *uringLoop) closeConn(c *conn, u *connIO) {
+	u.closing = true
+	if c.kill && !c.out.empty() {
+		// Output the peer did not take (a stalled send): close with a
+		// reset instead of leaving the kernel an orphan socket trickling
+		// the rest to a peer that does not read.
+		unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	}
+	if u.recvArmed && !u.recvStop {
+		// Cancel by user_data: it runs inline at submit. (A ring SHUTDOWN
+		// or cancel-by-fd would name the socket by number, and SHUTDOWN
+		// always runs in io-wq, where it resolves the number later: after
+		// the close below, when the number may already be a new
+		// connection's.)
+		s := l.sqe()
+		s.PrepCancel64(udPack(ukRecv, c.gen, c.slot), 0)
+		s.SetData(ukIgnore)
+		u.recvStop = true
+	}
+	if u.sending {
+		// A send or splice waiting for room: shutting the socket down
+		// ends it at once with EPIPE, on any kernel.
+		unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	}
+	l.maybeClosed(c, u)
+}
+
+func (l *uringLoop) maybeClosed(c *conn, u *connIO) {
+	if !u.closing || u.inflight > 0 || c.fd < 0 {
+		return
+	}
+	s := l.sqe()
+	s.PrepClose(c.fd)
+	s.SetData(ukIgnore)
+	if t := u.tx; t != nil {
+		l.putPipe(t)
+		if t.fileBuf != nil {
+			l.putBuf(t.fileBuf[:cap(t.fileBuf)])
+			t.fileBuf = nil
+		}
+	}
+	if u.recvBuf != nil {
+		l.putBuf(u.recvBuf)
+		u.recvBuf = nil
+	}
+	u.recvArmed, u.sending = false, false
+	l.putTx(u)
+	l.w.closed(c)
+}

@@ -1,0 +1,116 @@
+package server
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// The uring engine's sending of in-memory output, and the per-turn sync
+// of a dirty connection.
+
+func (l *uringLoop) sync(c *conn) {
+	u := &c.io
+	if u.closing {
+		return
+	}
+	if c.wantClose() {
+		l.closeConn(c, u)
+		return
+	}
+	if !u.sending && c.wantWrite() {
+		l.send(c, u)
+	}
+	want := wantRecv(c)
+	switch {
+	case want && !u.recvArmed:
+		l.armRecv(c, u)
+	case !want && u.recvArmed && !u.recvStop && l.caps.multishotRecv:
+		s := l.sqe()
+		s.PrepCancel64(udPack(ukRecv, c.gen, c.slot), 0)
+		s.SetData(ukIgnore)
+		u.recvStop = true
+	}
+}
+
+// send starts sending the front of c's output queue.
+func (l *uringLoop) send(c *conn, u *connIO) {
+	segs := c.out.pending()
+	if len(segs) == 0 {
+		return
+	}
+	if segs[0].file != nil {
+		l.sendFile(c, u, &segs[0])
+		return
+	}
+	n := 0
+	for n < len(segs) && n < uringMaxIov && segs[n].file == nil {
+		n++
+	}
+	s := l.sqe()
+	if n == 1 {
+		s.PrepSend(c.fd, segs[0].b, unix.MSG_NOSIGNAL)
+	} else {
+		t := l.txOf(u)
+		for i := 0; i < n; i++ {
+			b := segs[i].b
+			t.iov[i].Base = &b[0]
+			t.iov[i].SetLen(len(b))
+			t.sendRefs[i] = b
+		}
+		t.msg = unix.Msghdr{Iov: &t.iov[0]}
+		t.msg.SetIovlen(n)
+		s.PrepSendmsg(c.fd, &t.msg, unix.MSG_NOSIGNAL)
+	}
+	s.SetData(udPack(ukSend, c.gen, c.slot))
+	u.sending = true
+	u.inflight++
+}
+
+func (l *uringLoop) onSend(c *conn, u *connIO, res int32) {
+	u.sending = false
+	if t := u.tx; t != nil {
+		for i := range t.sendRefs {
+			if t.sendRefs[i] == nil {
+				break
+			}
+			t.sendRefs[i] = nil
+			t.iov[i] = unix.Iovec{}
+		}
+		l.putTx(u)
+	}
+	if res < 0 {
+		if e := unix.Errno(-res); e != unix.EAGAIN && e != unix.EINTR {
+			c.kill = true
+		}
+	} else {
+		l.w.sent(c, int64(res))
+	}
+	l.w.markDirty(c)
+}
+
+// txOf returns u's transfer state, borrowing one when u has none.
+func (l *uringLoop) txOf(u *connIO) *utx {
+	if u.tx != nil {
+		return u.tx
+	}
+	if k := len(l.txFree); k > 0 {
+		u.tx = l.txFree[k-1]
+		l.txFree[k-1] = nil
+		l.txFree = l.txFree[:k-1]
+	} else {
+		u.tx = &utx{pipeR: -1, pipeW: -1}
+	}
+	return u.tx
+}
+
+// putTx gives u's transfer state back once no send is in flight and it
+// holds no pipe or file buffer (those stay while a file body goes on).
+func (l *uringLoop) putTx(u *connIO) {
+	t := u.tx
+	if t == nil || u.sending || t.pipeR >= 0 || t.fileBuf != nil {
+		return
+	}
+	u.tx = nil
+	if len(l.txFree) < 1024 {
+		l.txFree = append(l.txFree, t)
+	}
+}
