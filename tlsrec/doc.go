@@ -13,7 +13,23 @@
 //	record.go     Conn, the userspace record layer: Open decrypts whole records
 //	              in place (alerts, KeyUpdate, renegotiation refused), Seal and
 //	              SealInPlace append records (RFC 8446 §5, RFC 5288, RFC 7905)
-//	handshake.go  Session, the outcome of a handshake
+//	handshake.go  Handshaker and Handshake: crypto/tls on bounded helper
+//	              goroutines behind a non-blocking loop API; Session, the
+//	              outcome (keys from the key log, sequence numbers counted)
+//
+// # Handshakes
+//
+// One Handshaker serves the whole server. Per connection, on the loop:
+//
+//	h := hs.Start(wake)            // wake: called from other goroutines only
+//	h.Feed(received)               // copied; garbage/old versions fail here
+//	out = h.Output(out)            // send these bytes
+//	s, err, ok := h.Done()         // ok: finished (send Output first)
+//	h.Abort()                      // the connection closes early
+//
+// crypto/tls reads through a net.Conn that hands it at most one record per
+// Read, so bytes after the client's Finished (a request sent with it) stay
+// in Session.Leftover for the record layer.
 //
 // # Record layer
 //
