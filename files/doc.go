@@ -42,6 +42,13 @@
 // of the request, whose memory is gone when Serve returns. Abandon closes
 // whatever descriptor the chain holds.
 //
+// Cold misses for the same path at the same moment are coalesced per worker
+// (coalesce_linux.go): the first request runs the chain, later ones wait for
+// it in an OpFunc woken at each of the leader's steps (so that waiters never
+// hold the epoll engine's helpers while the leader's next Op is queued) and
+// answer from the entry it cached. At most 64 requests wait for one lookup,
+// each at most 100 ms; then they look the file up themselves.
+//
 // An entry older than Config.Revalidate is revalidated by the request that
 // finds it stale (other requests keep using it meanwhile): a file entry by an
 // OpStatx of its path from the root and, when it may have siblings, of its

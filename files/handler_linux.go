@@ -85,6 +85,8 @@ type worker struct {
 	path   []byte      // cleaned path scratch
 	vkey   []byte      // variant key scratch
 	ranges []byteRange // parsed ranges scratch
+
+	inflight map[string]*pending // cold misses in flight, by key (see startMiss)
 }
 
 // Flags of the opens a lookup makes.
@@ -210,10 +212,11 @@ func (h *Handler) fresh(e *entry, now int64) bool {
 // reqView is what a file answer needs of a request, read through
 // httpcore's accessors so that a field sent on several lines (or as several
 // HTTP/2 entries) is one list. On the Serve path it aliases the request; a
-// miss copies it (see miss.copyView).
+// miss copies it (see reqView.clone).
 type reqView struct {
 	method                                                  httpcore.Method
 	hasQuery, noEnc                                         bool
+	solo                                                    bool // never wait for another request's miss (see startMiss)
 	query                                                   []byte
 	ifMatch, ifNoneMatch, ifModSince, ifUnmodSince, ifRange []byte
 	rng, ae                                                 []byte

@@ -42,9 +42,11 @@ type miss struct {
 	listErr  error
 }
 
-func (w *worker) startMiss(key []byte, enc uint8, v *reqView, old *entry, resp *httpcore.Response) *httpcore.Op {
+// newMiss starts the lookup of key (see startMiss, which coalesces cold
+// misses).
+func (w *worker) newMiss(key []byte, enc uint8, v *reqView, old *entry, resp *httpcore.Response) *httpcore.Op {
 	m := &miss{w: w, key: string(key), enc: enc, old: old, fd: -1}
-	m.copyView(v)
+	m.view = v.clone()
 	base := m.key
 	if enc != 0 {
 		base = base[:len(base)-2]
@@ -77,8 +79,8 @@ func (w *worker) startMiss(key []byte, enc uint8, v *reqView, old *entry, resp *
 	return m.openFile()
 }
 
-// copyView copies v's slices into one allocation.
-func (m *miss) copyView(v *reqView) {
+// clone returns a copy of v whose slices share one new allocation.
+func (v *reqView) clone() reqView {
 	n := len(v.query) + len(v.ifMatch) + len(v.ifNoneMatch) + len(v.ifModSince) +
 		len(v.ifUnmodSince) + len(v.ifRange) + len(v.rng) + len(v.ae)
 	buf := make([]byte, 0, n)
@@ -90,10 +92,11 @@ func (m *miss) copyView(v *reqView) {
 		buf = append(buf, b...)
 		return buf[s:len(buf):len(buf)]
 	}
-	m.view = reqView{
+	return reqView{
 		method:       v.method,
 		hasQuery:     v.hasQuery,
 		noEnc:        v.noEnc,
+		solo:         v.solo,
 		query:        cp(v.query),
 		ifMatch:      cp(v.ifMatch),
 		ifNoneMatch:  cp(v.ifNoneMatch),
