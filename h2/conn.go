@@ -59,6 +59,7 @@ var (
 	ErrIdleStream       = &Error{ErrCodeProtocol, "frame on an idle stream"}
 	ErrStreamID         = &Error{ErrCodeProtocol, "invalid new stream id"}
 	ErrClosedStream     = &Error{ErrCodeStreamClosed, "HEADERS on a closed stream"}
+	ErrSelfDependency   = &Error{ErrCodeProtocol, "stream depends on itself"}
 	ErrContinuation     = &Error{ErrCodeProtocol, "CONTINUATION expected"}
 	ErrUnexpectedCont   = &Error{ErrCodeProtocol, "unexpected CONTINUATION"}
 	ErrPushPromise      = &Error{ErrCodeProtocol, "PUSH_PROMISE from a client"}
@@ -593,24 +594,35 @@ func (c *Conn) openStream(id uint32, prio priorityField) *Error {
 	return nil
 }
 
-// onPriority validates PRIORITY (RFC 9113 §6.3) and ignores it.
+// onPriority validates PRIORITY (RFC 9113 §6.3) and ignores it. Its stream
+// errors become connection errors on an idle stream, which may not be
+// reset (RFC 9113 §6.4).
 func (c *Conn) onPriority(h frameHeader, p []byte) *Error {
 	if h.StreamID == 0 {
 		return ErrStreamZero
 	}
-	if len(p) != priorityLen {
-		if s := c.stream(h.StreamID); s != nil {
-			return c.resetStream(s, ErrCodeFrameSize, true)
-		}
-		return c.resetID(h.StreamID, ErrCodeFrameSize)
+	code := ErrCodeNo
+	switch {
+	case len(p) != priorityLen:
+		code = ErrCodeFrameSize
+	case parsePriority(p).Dep == h.StreamID:
+		code = ErrCodeProtocol
+	default:
+		return c.spendJunk()
 	}
-	if parsePriority(p).Dep == h.StreamID {
-		if s := c.stream(h.StreamID); s != nil {
-			return c.resetStream(s, ErrCodeProtocol, true)
-		}
-		return c.resetID(h.StreamID, ErrCodeProtocol)
+	if s := c.stream(h.StreamID); s != nil {
+		return c.resetStream(s, code, true)
 	}
-	return c.spendJunk()
+	switch c.classify(h.StreamID) {
+	case idIdle:
+		if code == ErrCodeFrameSize {
+			return ErrFrameLength
+		}
+		return ErrSelfDependency
+	case idQuiet:
+		return c.spendJunk()
+	}
+	return c.resetID(h.StreamID, code)
 }
 
 // onRSTStream handles RST_STREAM (RFC 9113 §6.4).

@@ -185,26 +185,41 @@ type frame struct {
 	incr    uint32
 }
 
+// String renders f compactly: "HEADERS 1 +es 200", "DATA 1 +es 5",
+// "RST 3 PROTOCOL_ERROR", "GOAWAY 3 PROTOCOL_ERROR", "WU 1 100",
+// "PING ack", "SETTINGS ack".
 func (f frame) String() string {
+	es := ""
+	if f.flags&http2.FlagDataEndStream != 0 && (f.typ == http2.FrameHeaders || f.typ == http2.FrameData) {
+		es = " +es"
+	}
 	switch f.typ {
 	case http2.FrameHeaders:
-		return fmt.Sprintf("HEADERS[%d %v] %s", f.id, f.flags, strings.Join(f.fields, "; "))
-	case http2.FrameData:
-		d := f.data
-		if len(d) > 20 {
-			d = d[:20] + "..."
+		st := "?"
+		if len(f.fields) > 0 {
+			st = strings.TrimPrefix(f.fields[0], ":status: ")
 		}
-		return fmt.Sprintf("DATA[%d %v] %d %q", f.id, f.flags, len(f.data), d)
+		return fmt.Sprintf("HEADERS %d%s %s", f.id, es, st)
+	case http2.FrameData:
+		return fmt.Sprintf("DATA %d%s %d", f.id, es, len(f.data))
 	case http2.FrameRSTStream:
-		return fmt.Sprintf("RST_STREAM[%d] %v", f.id, f.code)
+		return fmt.Sprintf("RST %d %v", f.id, f.code)
 	case http2.FrameGoAway:
-		return fmt.Sprintf("GOAWAY last=%d %v", f.lastID, f.code)
+		return fmt.Sprintf("GOAWAY %d %v", f.lastID, f.code)
 	case http2.FrameWindowUpdate:
-		return fmt.Sprintf("WINDOW_UPDATE[%d] %d", f.id, f.incr)
+		return fmt.Sprintf("WU %d %d", f.id, f.incr)
+	case http2.FramePing:
+		if f.flags&http2.FlagPingAck != 0 {
+			return "PING ack"
+		}
+		return "PING"
 	case http2.FrameSettings:
-		return fmt.Sprintf("SETTINGS %v %v", f.flags, f.setting)
+		if f.flags&http2.FlagSettingsAck != 0 {
+			return "SETTINGS ack"
+		}
+		return fmt.Sprintf("SETTINGS %v", f.setting)
 	}
-	return fmt.Sprintf("%v[%d %v]", f.typ, f.id, f.flags)
+	return fmt.Sprintf("%v %d", f.typ, f.id)
 }
 
 // reader parses server output as a client: frames, with HPACK state kept
@@ -321,13 +336,16 @@ func feedBytes(c *Conn, data []byte) error {
 }
 
 // summary renders frames one per line, skipping the server preamble
-// (SETTINGS, the connection WINDOW_UPDATE) and SETTINGS ACKs.
+// (its SETTINGS and the connection WINDOW_UPDATE before any other frame).
 func summary(fs []frame) string {
 	var b strings.Builder
+	pre := true
 	for _, f := range fs {
-		if f.typ == http2.FrameSettings || (f.typ == http2.FrameWindowUpdate && f.id == 0) {
+		if pre && (f.typ == http2.FrameSettings && f.flags&http2.FlagSettingsAck == 0 ||
+			f.typ == http2.FrameWindowUpdate && f.id == 0) {
 			continue
 		}
+		pre = false
 		b.WriteString(f.String())
 		b.WriteByte('\n')
 	}

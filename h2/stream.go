@@ -333,7 +333,7 @@ func (c *Conn) Flush(out Sink, budget int64) bool {
 	}
 	for len(c.sendq) > 0 {
 		progress := false
-		next := c.sendq2[:0]
+		kept := c.sendq2[:0]
 		i := 0
 		for ; i < len(c.sendq); i++ {
 			if out.Buffered() >= budget {
@@ -343,13 +343,16 @@ func (c *Conn) Flush(out Sink, budget int64) bool {
 			did, keep := c.sendStep(out, s)
 			progress = progress || did
 			if keep {
-				next = append(next, s)
+				kept = append(kept, s)
 			}
 		}
+		// Round-robin: streams not visited go first next time.
 		stopped := i < len(c.sendq)
-		next = append(next, c.sendq[i:]...)
-		clear(c.sendq)
-		c.sendq, c.sendq2 = next, c.sendq[:0]
+		n := copy(c.sendq, c.sendq[i:])
+		clear(c.sendq[n:])
+		c.sendq = append(c.sendq[:n], kept...)
+		clear(kept)
+		c.sendq2 = kept[:0]
 		if stopped {
 			return true
 		}
