@@ -41,7 +41,8 @@ type Config struct {
 	// peer (its RST_STREAM on a live stream, or a stream error the server
 	// sends because of what the peer sent) before the connection is closed
 	// with GOAWAY ENHANCE_YOUR_CALM. Each stream that completes normally
-	// gives one back, up to ResetBudget. Default 2 x MaxConcurrentStreams.
+	// gives one back, up to ResetBudget. Default 2 x MaxConcurrentStreams,
+	// at least 64.
 	ResetBudget int
 	// JunkBudget is how many frames that do no work (PING, SETTINGS,
 	// PRIORITY, unknown types, empty DATA or header fragments that end
@@ -64,6 +65,8 @@ const (
 	DefaultMaxFrameSize         = minMaxFrameSize
 	DefaultJunkBudget           = 1000
 	DefaultMaxControlBytes      = 64 << 10
+
+	minResetBudget = 64
 )
 
 // withDefaults returns cfg with zero fields defaulted and all fields clamped
@@ -111,7 +114,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.MaxNewStreamsPerFeed = int(cfg.MaxConcurrentStreams)
 	}
 	if cfg.ResetBudget <= 0 {
-		cfg.ResetBudget = 2 * int(cfg.MaxConcurrentStreams)
+		cfg.ResetBudget = max(2*int(cfg.MaxConcurrentStreams), minResetBudget)
 	}
 	if cfg.JunkBudget <= 0 {
 		cfg.JunkBudget = DefaultJunkBudget
