@@ -87,6 +87,10 @@ type worker struct {
 	ranges []byteRange // parsed ranges scratch
 
 	inflight map[string]*pending // cold misses in flight, by key (see startMiss)
+
+	// hits counts lookups answered from a fresh entry (no system call);
+	// misses lookups that found no entry or a stale one (an Op chain).
+	hits, misses int64
 }
 
 // Flags of the opens a lookup makes.
@@ -183,6 +187,18 @@ func (h *Handler) ForWorker(id int) httpcore.Handler {
 	return w
 }
 
+// CacheStats returns the worker's lookups answered from a fresh cache entry
+// (hits) and those that needed a lookup or revalidation (misses), and the
+// entries and bytes its cache holds. Like Serve, it is called on the
+// worker's own thread (the engine's metrics scrape runs there).
+func (w *worker) CacheStats() (hits, misses, entries, bytes int64) {
+	if w.mu != nil {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+	}
+	return w.hits, w.misses, int64(len(w.cache.m)), w.cache.bytes
+}
+
 // Serve answers req from the shared cache (under a mutex). See worker.Serve.
 func (h *Handler) Serve(req *httpcore.Request, resp *httpcore.Response) *httpcore.Op {
 	return h.shared.Serve(req, resp)
@@ -266,14 +282,17 @@ func (w *worker) Serve(req *httpcore.Request, resp *httpcore.Response) *httpcore
 func (w *worker) lookup(key []byte, v *reqView, resp *httpcore.Response) *httpcore.Op {
 	e := w.cache.get(key)
 	if e == nil {
+		w.misses++
 		return w.startMiss(key, 0, v, nil, resp)
 	}
 	now := w.h.now()
 	if !w.h.fresh(e, now) {
 		// Later requests use e until this revalidation replaces it.
 		e.checked = now
+		w.misses++
 		return w.startMiss(key, 0, v, e, resp)
 	}
+	w.hits++
 	return w.answer(e, v, resp, now)
 }
 

@@ -35,6 +35,14 @@ type Config struct {
 	// ":8080"); default DefaultListen. Every worker binds its own
 	// SO_REUSEPORT socket for each address.
 	Listen []string
+	// Inherit holds listening sockets passed by systemd or by the previous
+	// process of an upgrade (see Inherited); when set, Listen is not bound
+	// and these are served instead, spread over the workers.
+	Inherit []InheritedSocket
+	// AfterBind, when set, runs in Start once every listening socket is
+	// bound and before any worker (or ring) starts: the place to drop
+	// privileges. An error fails Start.
+	AfterBind func() error
 	// Backend is "auto" (uring when available, else epoll), "uring" or "epoll".
 	Backend string
 	// Workers is the number of event loops, each on a locked OS thread;
@@ -59,10 +67,13 @@ type Config struct {
 	// zero fields).
 	Limits httpcore.Limits
 
-	// AccessLog receives Common Log Format lines when non-nil. Workers
+	// AccessLog receives access log lines when non-nil. Workers
 	// buffer lines and never block on it: lines are dropped (and counted)
 	// when the writer falls behind.
 	AccessLog io.Writer
+	// AccessLogFormat is AccessLogCLF (the default), AccessLogCombined or
+	// AccessLogJSON.
+	AccessLogFormat string
 	// Logger receives operational messages; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -75,6 +86,11 @@ var ErrBadConfig = errors.New("server: bad configuration")
 func (cfg Config) withDefaults() (Config, error) {
 	if len(cfg.Listen) == 0 {
 		cfg.Listen = []string{DefaultListen}
+	}
+	for _, in := range cfg.Inherit {
+		if in.Name == ListenerHTTPS {
+			return cfg, fmt.Errorf("%w: inherited socket %s is named %q: this server does not serve TLS yet", ErrBadConfig, in.Addr, in.Name)
+		}
 	}
 	if cfg.Backend == "" {
 		cfg.Backend = DefaultBackend
@@ -125,6 +141,13 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Limits.MaxBody <= 0 {
 		cfg.Limits.MaxBody = def.MaxBody
+	}
+	switch cfg.AccessLogFormat {
+	case "":
+		cfg.AccessLogFormat = AccessLogCLF
+	case AccessLogCLF, AccessLogCombined, AccessLogJSON:
+	default:
+		return cfg, fmt.Errorf("%w: access log format %q is not clf, combined or json", ErrBadConfig, cfg.AccessLogFormat)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -77,7 +77,7 @@ func (c *conn) wantClose() bool {
 	if c.fd < 0 {
 		return false
 	}
-	return c.kill || (c.closing && c.out.empty() && c.ex == nil) || (c.w.draining && c.idle())
+	return c.kill || (c.closing && c.out.empty() && c.ex == nil) || (c.w.draining && c.idle() && !c.w.s.handover.Load())
 }
 
 // wantRead reports whether the engine should read from c: not while output
@@ -134,6 +134,9 @@ func (w *worker) closed(c *conn) {
 	}
 	w.tm.disarm(c)
 	c.out.drop(&w.chunks)
+	if w.alog != nil {
+		w.alog.closed(c)
+	}
 	w.putHold(c)
 	c.fd = -1
 	w.nconns--
@@ -201,6 +204,10 @@ func (w *worker) sent(c *conn, n int64) {
 		return
 	}
 	c.out.advance(&w.chunks, n)
+	w.m.c.bytesSent += uint64(n)
+	if w.alog != nil {
+		w.alog.sent(c, n)
+	}
 	if !c.out.empty() {
 		w.tm.arm(c, timerSend, w.now) // progress restarts the send timer
 		return

@@ -41,7 +41,7 @@ func newCoreWorker(t testing.TB, h httpcore.Handler, mod func(*Config)) (*worker
 		t.Fatal(err)
 	}
 	if cfg.AccessLog != nil {
-		s.logw = newLogWriter(cfg.AccessLog, 1)
+		s.logw = newLogWriter(cfg.AccessLog, s.cfg.AccessLogFormat, 1)
 	}
 	w := newWorker(s, 0)
 	f := &fakeLoop{}

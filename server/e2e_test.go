@@ -449,12 +449,12 @@ func TestE2ETimeouts(t *testing.T) {
 			}
 		})
 		t.Run("send without progress", func(t *testing.T) {
-			before := s.stats.timeouts.Load()
+			before := s.testMetrics(t).Timeouts()
 			c := dialRaw(t, s)
 			c.Conn.(*net.TCPConn).SetReadBuffer(4096)
 			c.send(t, get(fmt.Sprintf("/mem/%d", 32<<20)))
 			time.Sleep(800 * time.Millisecond) // read nothing meanwhile
-			waitFor(t, 3*time.Second, "send timeout", func() bool { return s.stats.timeouts.Load() > before })
+			waitFor(t, 3*time.Second, "send timeout", func() bool { return s.testMetrics(t).Timeouts() > before })
 			c.SetReadDeadline(time.Now().Add(5 * time.Second))
 			n, err := io.Copy(io.Discard, c.r)
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {

@@ -132,6 +132,8 @@ func (l *epollLoop) run() {
 			break
 		}
 		w.tick()
+		w.m.c.waits++
+		w.m.c.events += uint64(max(n, 0))
 		for i := 0; i < n; i++ {
 			ev := &l.events[i]
 			switch {
@@ -181,6 +183,9 @@ func (l *epollLoop) onConn(c *conn, events uint32) {
 			w.eof(c)
 		case err == unix.EAGAIN || err == unix.EINTR:
 		default:
+			if e, ok := err.(unix.Errno); ok {
+				w.sockErr(e)
+			}
 			c.kill = true
 			w.markDirty(c)
 		}
@@ -226,6 +231,7 @@ func (l *epollLoop) sync(c *conn) {
 					// rather than leave the kernel an orphan socket
 					// trickling megabytes to a peer that does not read.
 					unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+					w.m.c.resetsServer++
 				}
 				l.closeConn(c)
 				return
@@ -251,6 +257,9 @@ func (l *epollLoop) sync(c *conn) {
 			w.sent(c, n)
 		}
 		if err != nil && err != unix.EAGAIN && err != unix.EINTR {
+			if e, ok := err.(unix.Errno); ok {
+				w.sockErr(e)
+			}
 			c.kill = true
 			l.closeConn(c)
 			return
@@ -373,7 +382,7 @@ func (l *epollLoop) accept(i int) {
 			continue
 		}
 		c.io.events = unix.EPOLLIN
-		w.s.stats.accepted.Add(1)
+		w.m.c.accepts++
 	}
 }
 

@@ -22,6 +22,7 @@ type exchange struct {
 	resp    httpcore.Response
 	op      *httpcore.Op
 	logLine []byte
+	start   int64 // loop turn that completed the request, ns since the worker's epoch
 }
 
 // getExchange takes an exchange from the worker's free list.
@@ -70,6 +71,7 @@ func (w *worker) park(c *conn, req *httpcore.Request, resp *httpcore.Response) *
 	}
 	ex.resp, *resp = *resp, ex.resp
 	resp.Reset()
+	ex.start = w.turnNs()
 	if w.alog != nil {
 		ex.logLine = w.alog.appendStart(ex.logLine[:0], c, req)
 	}

@@ -196,7 +196,7 @@ func (w *worker) serve(c *conn, req *httpcore.Request) {
 // goes on with c's held input.
 func (w *worker) h1Answered(c *conn, ex *exchange) {
 	c.ex = nil
-	w.h1Finish(c, &ex.req, &ex.resp, ex.logLine)
+	w.h1Finish(c, &ex.req, &ex.resp, ex)
 	w.putExchange(ex)
 	if !c.closing && c.held() > 0 {
 		w.process(c)
@@ -222,9 +222,10 @@ func noBody(req *httpcore.Request, status int) bool {
 }
 
 // h1Finish completes resp for req (nil when the request could not be
-// parsed) and queues it on c.out. logStart is the access log's start of
-// line made when the request was parked (nil: make it now from req).
-func (w *worker) h1Finish(c *conn, req *httpcore.Request, resp *httpcore.Response, logStart []byte) {
+// parsed) and queues it on c.out. ex is the exchange the request was parked
+// in for an op (its start time and access log start of line), or nil for a
+// request answered in the loop turn that completed it.
+func (w *worker) h1Finish(c *conn, req *httpcore.Request, resp *httpcore.Response, ex *exchange) {
 	if w.draining {
 		resp.Close = true
 	}
@@ -269,7 +270,12 @@ func (w *worker) h1Finish(c *conn, req *httpcore.Request, resp *httpcore.Respons
 	}
 	resp.Body = nil
 	c.served++
+	start := w.turnNs()
+	if ex != nil {
+		start = ex.start
+	}
+	w.answered(req, resp.Status, start)
 	if w.alog != nil {
-		w.alog.logAnswer(c, logStart, req, resp.Status, bodyLen)
+		w.alog.logAnswer(c, ex, req, resp.Status, start, int64(len(resp.Head)), bodyLen)
 	}
 }

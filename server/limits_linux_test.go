@@ -39,7 +39,7 @@ func TestE2EAcceptEMFILE(t *testing.T) {
 				t.Skip("cannot lower RLIMIT_NOFILE: ", err)
 			}
 			defer unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
-			before := s.stats.acceptBackoffs.Load()
+			before := s.testMetrics(t).AcceptBackoffs()
 			addr := s.Addrs()[0].(*net.TCPAddr)
 			sa := &unix.SockaddrInet4{Port: addr.Port, Addr: [4]byte{127, 0, 0, 1}}
 			for _, fd := range socks {
@@ -48,7 +48,7 @@ func TestE2EAcceptEMFILE(t *testing.T) {
 				}
 			}
 			time.Sleep(350 * time.Millisecond)
-			n := s.stats.acceptBackoffs.Load() - before
+			n := s.testMetrics(t).AcceptBackoffs() - before
 			if n == 0 && backend == BackendUring {
 				// A ring accepting into direct descriptors is not bound by
 				// RLIMIT_NOFILE; the clients must still be served.

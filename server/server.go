@@ -50,19 +50,25 @@ type Server struct {
 	pool     *opPool
 	poolOnce sync.Once
 
+	// lnMu guards lnFds, the workers' listening sockets (lnFds[w], as
+	// bound; workers close them once stopping is set, which is only ever
+	// set under lnMu).
+	lnMu  sync.Mutex
+	lnFds [][]int
+	// handover: the shutdown in progress hands the listeners to a new
+	// process (upgrade): idle keep-alive connections are not cut at once.
+	handover  atomic.Bool
+	upgrading atomic.Bool // an Upgrade is running or has succeeded
+
 	stopping  atomic.Bool
 	forced    atomic.Bool
 	drainNs   atomic.Int64 // graceful part of the shutdown in progress
 	closeOnce sync.Once
 
-	stats stats
-}
-
-// stats are counters for tests and operators.
-type stats struct {
-	accepted       atomic.Int64
-	timeouts       atomic.Int64
-	acceptBackoffs atomic.Int64
+	// mgen is the scrape generation workers publish their metrics for
+	// (metrics.go).
+	mgen atomic.Uint64
+	pubState
 }
 
 // New validates cfg and returns a Server for h. Nothing is bound until
@@ -80,7 +86,9 @@ func New(cfg Config, h httpcore.Handler) (*Server, error) {
 			return nil, err
 		}
 	}
-	return &Server{cfg: cfg, handler: h, log: cfg.Logger, done: make(chan struct{})}, nil
+	s := &Server{cfg: cfg, handler: h, log: cfg.Logger, done: make(chan struct{})}
+	s.pubCond = sync.NewCond(&s.pubMu)
+	return s, nil
 }
 
 // Config returns the configuration in use, defaults filled in.
@@ -102,7 +110,7 @@ func (s *Server) Start() error {
 	if why != "" {
 		s.log.Info("server: using epoll: io_uring unavailable", "reason", why)
 	}
-	lns, addrs, err := listenAll(s.cfg.Listen, s.cfg.Workers)
+	lns, addrs, err := s.bind()
 	if err != nil {
 		return err
 	}
@@ -111,13 +119,22 @@ func (s *Server) Start() error {
 			closeListeners(l)
 		}
 	}
+	if s.cfg.AfterBind != nil {
+		if err := s.cfg.AfterBind(); err != nil {
+			closeAll()
+			return err
+		}
+	}
+	s.lnMu.Lock()
+	s.lnFds = lns
+	s.lnMu.Unlock()
 	eng, err := factory(s)
 	if err != nil {
 		closeAll()
 		return fmt.Errorf("server: engine %s: %w", name, err)
 	}
 	if s.cfg.AccessLog != nil {
-		s.logw = newLogWriter(s.cfg.AccessLog, s.cfg.Workers)
+		s.logw = newLogWriter(s.cfg.AccessLog, s.cfg.AccessLogFormat, s.cfg.Workers)
 	}
 	s.backend, s.eng, s.addrs = name, eng, addrs
 	ready := make(chan error, s.cfg.Workers)
@@ -213,7 +230,11 @@ func (s *Server) drainFor() time.Duration { return time.Duration(s.drainNs.Load(
 func (s *Server) beginStop(d time.Duration) {
 	s.closeOnce.Do(func() {
 		s.drainNs.Store(int64(d))
+		// Under lnMu: once stopping is set workers close their listeners,
+		// and an upgrade must not be duplicating them then.
+		s.lnMu.Lock()
 		s.stopping.Store(true)
+		s.lnMu.Unlock()
 		s.wakeAll()
 	})
 }

@@ -39,7 +39,7 @@ func testSoakSlowClients(t *testing.T, backend string) {
 		IdleTimeout:   2 * time.Second,
 		SendTimeout:   sendTimeout,
 	}, files.Config{Root: root})
-	timeouts0 := s.stats.timeouts.Load()
+	timeouts0 := s.testMetrics(t).Timeouts()
 
 	var wg sync.WaitGroup
 	type slowResult struct {
@@ -165,8 +165,8 @@ func testSoakSlowClients(t *testing.T, backend string) {
 	if !ok {
 		t.Errorf("%d server-side connections still open %v after the slow readers started (send timeout %v)", left, time.Since(readersStarted), sendTimeout)
 	}
-	t.Logf("server-side connections left: %d; server timeouts counted: %d", left, s.stats.timeouts.Load()-timeouts0)
-	if n := s.stats.timeouts.Load() - timeouts0; n < int64(nSlow+nReaders) {
+	t.Logf("server-side connections left: %d; server timeouts counted: %d", left, s.testMetrics(t).Timeouts()-timeouts0)
+	if n := s.testMetrics(t).Timeouts() - timeouts0; n < int64(nSlow+nReaders) {
 		t.Errorf("server counted %d timeouts, want at least %d", n, nSlow+nReaders)
 	}
 }

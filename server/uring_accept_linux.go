@@ -57,7 +57,7 @@ func (l *uringLoop) onAccept(i int, res int32, flags uint32) {
 		unix.Close(fd)
 		return
 	}
-	w.s.stats.accepted.Add(1)
+	w.m.c.accepts++
 	var peer netip.AddrPort
 	if l.peer {
 		peer = peerOf(fd)

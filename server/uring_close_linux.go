@@ -15,6 +15,7 @@ func (l *uringLoop) closeConn(c *conn, u *connIO) {
 		// reset instead of leaving the kernel an orphan socket trickling
 		// the rest to a peer that does not read.
 		unix.SetsockoptLinger(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+		l.w.m.c.resetsServer++
 	}
 	if u.recvArmed && !u.recvStop {
 		// Cancel by user_data: it runs inline at submit. (A ring SHUTDOWN

@@ -278,6 +278,7 @@ func (l *uringLoop) run() {
 // enter does the loop turn's one io_uring_enter: submit, and wait up to
 // timeoutMs for a completion unless some are ready.
 func (l *uringLoop) enter(timeoutMs int) {
+	l.w.m.c.waits++
 	var err error
 	if timeoutMs <= 0 || l.ring.CQReady() > 0 {
 		_, err = l.ring.SubmitAndGetEvents()
@@ -304,6 +305,7 @@ func (l *uringLoop) reap() {
 			l.cqes[i] = nil
 		}
 		l.ring.CQAdvance(uint32(n))
+		l.w.m.c.events += uint64(n)
 	}
 }
 

@@ -48,6 +48,7 @@ func (l *uringLoop) onRecv(c *conn, u *connIO, res int32, flags uint32, more boo
 		case unix.ENOBUFS, unix.ECANCELED, unix.EINTR, unix.EAGAIN:
 			// Re-armed (or not) by sync.
 		default:
+			w.sockErr(unix.Errno(-res))
 			c.kill = true
 		}
 	}

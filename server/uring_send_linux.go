@@ -79,6 +79,7 @@ func (l *uringLoop) onSend(c *conn, u *connIO, res int32) {
 	}
 	if res < 0 {
 		if e := unix.Errno(-res); e != unix.EAGAIN && e != unix.EINTR {
+			l.w.sockErr(e)
 			c.kill = true
 		}
 	} else {

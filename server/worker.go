@@ -54,6 +54,7 @@ type worker struct {
 	exFree   []*exchange
 	chunks   chunkPool
 	alog     *workerLog
+	m        *workerMetrics // metrics.go
 
 	// opMu guards completed and exited: helper goroutines post completed
 	// ops here and wake the loop.
@@ -77,6 +78,7 @@ func newWorker(s *Server, id int) *worker {
 		limits:   s.cfg.Limits,
 		maxConns: s.cfg.MaxConnsPerWorker,
 		epoch:    time.Now(),
+		m:        newWorkerMetrics(),
 	}
 	if pw, ok := s.handler.(httpcore.PerWorker); ok {
 		w.h = pw.ForWorker(id)
@@ -111,11 +113,12 @@ func (w *worker) tick() {
 		w.alog.flush(false)
 		w.nextLog = w.now + 1000
 	}
+	w.maybePublish()
 }
 
 // expire handles a connection whose timer ran out.
 func (w *worker) expire(c *conn, k timerKind) {
-	w.s.stats.timeouts.Add(1)
+	w.m.c.timeouts[k]++
 	if k == timerHeader && c.out.empty() && c.ex == nil {
 		// A request started and nothing of it was answered: say 408.
 		w.putHold(c)
@@ -168,7 +171,7 @@ func (w *worker) acceptAllowed(paused bool) bool {
 
 // acceptFailedNoFD starts the EMFILE/ENFILE backoff.
 func (w *worker) acceptFailedNoFD() {
-	w.s.stats.acceptBackoffs.Add(1)
+	w.m.c.acceptBackoffs++
 	w.acceptPausedUntil = w.now + acceptBackoff.Milliseconds()
 	if w.acceptPausedUntil == 0 {
 		w.acceptPausedUntil = 1
@@ -189,11 +192,14 @@ func (w *worker) shutdownStep(closeListeners func()) bool {
 		w.draining = true
 		w.deadline = w.now + w.s.drainFor().Milliseconds()
 		for _, c := range w.conns {
-			if c.fd >= 0 && c.idle() {
+			if c.fd >= 0 && c.idle() && !w.s.handover.Load() {
 				c.kill = true
 				w.markDirty(c)
 			}
 		}
+	}
+	if w.s.handover.Load() && !w.forced {
+		w.handoverSweep()
 	}
 	if !w.forced && (w.now >= w.deadline || w.s.forced.Load()) {
 		w.forced = true
@@ -262,6 +268,7 @@ func (w *worker) markExited() {
 	w.opMu.Lock()
 	w.exited = true
 	w.opMu.Unlock()
+	w.publish(w.m.seen, true)
 	if w.alog != nil {
 		w.alog.flush(true)
 	}

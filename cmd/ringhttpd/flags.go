@@ -34,7 +34,14 @@ const (
 	fMaxHeaders      = "max-headers"
 	fMaxBody         = "max-body"
 	fAccessLog       = "access-log"
+	fAccessLogFormat = "access-log-format"
 	fLogLevel        = "log-level"
+	fLogFormat       = "log-format"
+	fMetrics         = "metrics"
+	fUser            = "user"
+	fGroup           = "group"
+	fPidFile         = "pid-file"
+	fUpgradeTimeout  = "upgrade-timeout"
 )
 
 func env(name string) []string { return []string{name} }
@@ -81,8 +88,22 @@ func serveFlags() []cli.Flag {
 			Usage: "largest request body in bytes (over it: 413)"},
 		&cli.StringFlag{Name: fAccessLog, Value: "off", EnvVars: env("RINGHTTPD_ACCESS_LOG"),
 			Usage: "Common Log Format access log: off, - (stdout) or a file path (appended)"},
+		&cli.StringFlag{Name: fAccessLogFormat, Value: "clf", EnvVars: env("RINGHTTPD_ACCESS_LOG_FORMAT"),
+			Usage: "access log lines: clf (Common Log Format), combined (plus referer and user agent) or json; each with the body bytes actually sent and the request time in microseconds"},
 		&cli.StringFlag{Name: fLogLevel, Value: "info", EnvVars: env("RINGHTTPD_LOG_LEVEL"),
 			Usage: "operational log level on stderr: debug, info, warn or error"},
+		&cli.StringFlag{Name: fLogFormat, Value: "text", EnvVars: env("RINGHTTPD_LOG_FORMAT"),
+			Usage: "operational log lines: text (key=value) or json"},
+		&cli.StringFlag{Name: fMetrics, EnvVars: env("RINGHTTPD_METRICS"),
+			Usage: "address of a separate listener for Prometheus /metrics and /healthz (off when empty)"},
+		&cli.StringFlag{Name: fUser, EnvVars: env("RINGHTTPD_USER"),
+			Usage: "after binding and opening the root and logs, switch every thread to this user (name or id)"},
+		&cli.StringFlag{Name: fGroup, EnvVars: env("RINGHTTPD_GROUP"),
+			Usage: "with --user: the group (default: the user's primary group)"},
+		&cli.StringFlag{Name: fPidFile, EnvVars: env("RINGHTTPD_PID_FILE"),
+			Usage: "write the process id here once serving (rewritten by the new process after an upgrade)"},
+		&cli.DurationFlag{Name: fUpgradeTimeout, Value: 30 * time.Second, EnvVars: env("RINGHTTPD_UPGRADE_TIMEOUT"),
+			Usage: "on SIGUSR2, how long the new process may take to be ready before the upgrade is abandoned"},
 	}
 }
 
@@ -104,7 +125,14 @@ type options struct {
 	maxConns        int
 	limits          httpcore.Limits
 	accessLog       string
+	accessLogFormat string
 	logLevel        string
+	logFormat       string
+	metrics         string
+	user            string
+	group           string
+	pidFile         string
+	upgradeTimeout  time.Duration
 }
 
 func readOptions(c *cli.Context) options {
@@ -129,7 +157,14 @@ func readOptions(c *cli.Context) options {
 			MaxHeaders:     c.Int(fMaxHeaders),
 			MaxBody:        c.Int64(fMaxBody),
 		},
-		accessLog: c.String(fAccessLog),
-		logLevel:  c.String(fLogLevel),
+		accessLog:       c.String(fAccessLog),
+		accessLogFormat: c.String(fAccessLogFormat),
+		logLevel:        c.String(fLogLevel),
+		logFormat:       c.String(fLogFormat),
+		metrics:         c.String(fMetrics),
+		user:            c.String(fUser),
+		group:           c.String(fGroup),
+		pidFile:         c.String(fPidFile),
+		upgradeTimeout:  c.Duration(fUpgradeTimeout),
 	}
 }
