@@ -197,3 +197,17 @@ var pathSafe, querySafe, segmentSafe = func() (p, q, s [256]bool) {
 	}
 	return
 }()
+
+// CleanPath decodes the raw request path once and normalizes it into
+// dst[:0], as the Handler does before every lookup, for layers above it that
+// decide by path (the site package's rules): it returns the clean path and
+// 0, or 400 for a path the Handler rejects. Names starting with '.' are let
+// through (the Handler still hides them).
+func CleanPath(dst, raw []byte) ([]byte, int) { return cleanPath(dst, raw, dotServe) }
+
+// AppendEscapedPath appends the clean path p percent-encoded for a Location
+// field (see appendEscapedPath).
+func AppendEscapedPath(dst []byte, p string) []byte { return appendEscapedPath(dst, p) }
+
+// AppendEscapedQuery appends a raw query escaped for a Location field.
+func AppendEscapedQuery(dst, q []byte) []byte { return appendEscapedQuery(dst, q) }

@@ -1,0 +1,205 @@
+package site
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestGlobMatch(t *testing.T) {
+	for _, c := range []struct {
+		pattern, path string
+		match         bool
+		caps          []string
+	}{
+		{"/", "/", true, nil},
+		{"/", "/a", false, nil},
+		{"/a.txt", "/a.txt", true, nil},
+		{"/a.txt", "/a.txtx", false, nil},
+		{"/assets/**", "/assets/app.js", true, []string{"app.js"}},
+		{"/assets/**", "/assets/js/app.js", true, []string{"js/app.js"}},
+		{"/assets/**", "/assets/", true, []string{""}},
+		{"/assets/**", "/assets", true, []string{""}},
+		{"/assets/**", "/assetsx", false, nil},
+		{"/assets/**", "/assetsx/a", false, nil},
+		{"/assets/**", "/other/assets/a", false, nil},
+		{"/**", "/", true, []string{""}},
+		{"/**", "/a/b/c", true, []string{"a/b/c"}},
+		{"/old/*", "/old/page", true, []string{"page"}},
+		{"/old/*", "/old/", true, []string{""}},
+		{"/old/*", "/old/a/b", false, nil},
+		{"/old/*", "/old", false, nil},
+		{"/*.js", "/app.js", true, []string{"app"}},
+		{"/*.js", "/a/app.js", false, nil},
+		{"/*.js", "/.js", true, []string{""}},
+		{"/**/*.js", "/app.js", true, []string{"", "app"}},
+		{"/**/*.js", "/a/b/app.min.js", true, []string{"a/b", "app.min"}},
+		{"/**/*.js", "/a/b/app.css", false, nil},
+		{"/a/**/b", "/a/b", true, []string{""}},
+		{"/a/**/b", "/a/x/y/b", true, []string{"x/y"}},
+		{"/a/**/b", "/a/xb", false, nil},
+		{"/a/**/b", "/ab", false, nil},
+		{"/a/**/b", "/a/b/b", true, []string{"b"}},
+		{"/u/*/p/*", "/u/42/p/7", true, []string{"42", "7"}},
+		{"/u/*/p/*", "/u/42/p/7/x", false, nil},
+		{"/u/*/p/*", "/u//p/", true, []string{"", ""}},
+		{"/v*/x", "/v1/x", true, []string{"1"}},
+		{"/v*/x", "/v1/y/x", false, nil},
+		{"/v*", "/v", true, []string{""}},
+		{"/*/**", "/a", true, []string{"a", ""}},
+		{"/*/**", "/a/b/c", true, []string{"a", "b/c"}},
+		{`/a\*b`, "/a*b", true, nil},
+		{`/a\*b`, "/axb", false, nil},
+		{"/dir/", "/dir/", true, nil},
+		{"/dir/*", "/dir/", true, []string{""}},
+		{"/ünï/*", "/ünï/ç", true, []string{"ç"}},
+	} {
+		g, err := compileGlob(c.pattern)
+		if err != nil {
+			t.Fatalf("%q: %v", c.pattern, err)
+		}
+		var caps captures
+		got := g.match(c.path, &caps)
+		if got != c.match {
+			t.Errorf("%q on %q: %v, want %v", c.pattern, c.path, got, c.match)
+			continue
+		}
+		if g.match(c.path, nil) != got {
+			t.Errorf("%q on %q: nil captures change the answer", c.pattern, c.path)
+		}
+		if !got {
+			continue
+		}
+		if len(c.caps) != g.ncap {
+			t.Fatalf("%q: %d captures in the table, %d in the glob", c.pattern, len(c.caps), g.ncap)
+		}
+		for i, want := range c.caps {
+			if s := c.path[caps[i][0]:caps[i][1]]; s != want {
+				t.Errorf("%q on %q: $%d = %q, want %q", c.pattern, c.path, i+1, s, want)
+			}
+		}
+	}
+}
+
+func TestGlobErrors(t *testing.T) {
+	for _, p := range []string{
+		"", "assets/**", "*", "/a**", "/**b", "/a/**b/c", "/a?", "/[ab]", "/{a,b}", `/a\`,
+		"/**/x/**", "/*-*.js", "/a/*/*/*/*/*/*/*/*/*/*",
+	} {
+		if g, err := compileGlob(p); err == nil {
+			t.Errorf("%q compiled: %+v", p, g)
+		} else if !strings.Contains(err.Error(), "bad glob") {
+			t.Errorf("%q: error %q does not say bad glob", p, err)
+		}
+	}
+	for _, p := range []string{`/a\?`, `/\[x]`, "/*/*/*/*/*/*/*/*/*"} {
+		if _, err := compileGlob(p); err != nil {
+			t.Errorf("%q: %v", p, err)
+		}
+	}
+}
+
+// globRegexp is the reference semantics: '*' is ([^/]*), "/**" is
+// (?:/(.*))? (greedy, like the matcher's longest-first search).
+func globRegexp(t testing.TB, pattern string) *regexp.Regexp {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; {
+		case c == '\\':
+			i++
+			b.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+		case c == '/' && strings.HasPrefix(pattern[i:], "/**"):
+			b.WriteString("(?:/(.*))?")
+			i += 2
+		case c == '*':
+			b.WriteString("([^/]*)")
+		default:
+			b.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+		}
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
+}
+
+// TestGlobAgainstRegexp compares matches and captures with the reference
+// on random patterns and paths over a small alphabet.
+func TestGlobAgainstRegexp(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	segs := []string{"a", "b", "ab", "*", "a*", "*b", "a*b", "**", ".js", "*.js"}
+	pathSegs := []string{"a", "b", "ab", "ba", "x.js", "a.js", "", "aab"}
+	n := 0
+	for n < 3000 {
+		var p strings.Builder
+		for k := r.IntN(4) + 1; k > 0; k-- {
+			p.WriteString("/" + segs[r.IntN(len(segs))])
+		}
+		if r.IntN(4) == 0 {
+			p.WriteString("/")
+		}
+		g, err := compileGlob(p.String())
+		if err != nil {
+			continue
+		}
+		n++
+		re := globRegexp(t, p.String())
+		for range 20 {
+			var q strings.Builder
+			for k := r.IntN(5) + 1; k > 0; k-- {
+				q.WriteString("/" + pathSegs[r.IntN(len(pathSegs))])
+			}
+			checkGlob(t, g, re, q.String())
+		}
+	}
+}
+
+func checkGlob(t *testing.T, g *glob, re *regexp.Regexp, path string) {
+	t.Helper()
+	var caps captures
+	got := g.match(path, &caps)
+	m := re.FindStringSubmatch(path)
+	if got != (m != nil) {
+		t.Fatalf("%q on %q: %v, regexp %v (%s)", g.src, path, got, m != nil, re)
+	}
+	if !got {
+		return
+	}
+	for i := 0; i < g.ncap; i++ {
+		if s := path[caps[i][0]:caps[i][1]]; s != m[i+1] {
+			t.Fatalf("%q on %q: $%d = %q, regexp %q (%s)", g.src, path, i+1, s, m[i+1], re)
+		}
+	}
+}
+
+// FuzzGlob compares the matcher with the reference on arbitrary input.
+func FuzzGlob(f *testing.F) {
+	f.Add("/assets/**", "/assets/a/b")
+	f.Add("/**/*.js", "/a/b.js")
+	f.Add("/u/*/p/*", "/u/1/p/2")
+	f.Fuzz(func(t *testing.T, pattern, path string) {
+		g, err := compileGlob(pattern)
+		// The reference regexp needs UTF-8; the matcher works on bytes.
+		if err != nil || !strings.HasPrefix(path, "/") || !utf8.ValidString(pattern) || !utf8.ValidString(path) {
+			return
+		}
+		checkGlob(t, g, globRegexp(t, pattern), path)
+	})
+}
+
+// TestGlobLinear: a crafted path costs time linear in its length.
+func TestGlobLinear(t *testing.T) {
+	g, err := compileGlob("/**/a/*/b.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("/a", 4000) + "/c.js"
+	if g.match(long, nil) {
+		t.Fatal("matched")
+	}
+	allocs := testing.AllocsPerRun(10, func() { g.match(long, nil) })
+	if allocs != 0 {
+		t.Errorf("%v allocations", allocs)
+	}
+}
