@@ -323,10 +323,21 @@ func (cfg *Config) err(key, format string, a ...any) error {
 // path of the key on line row, when the position index knows it.
 func (cfg *Config) indexedKey(k []string, row int) string {
 	plain := strings.Join(k, ".")
+	last := "." + k[len(k)-1]
+	found := ""
 	for p, l := range cfg.pos {
-		if l == row && stripIndices(p) == plain {
-			return p
+		if l != row {
+			continue
 		}
+		if sp := stripIndices(p); sp == plain {
+			return p
+		} else if strings.HasSuffix(sp, last) && strings.HasPrefix(sp, k[0]) && (found == "" || len(p) < len(found)) {
+			// go-toml drops inline tables' names from the key path.
+			found = p
+		}
+	}
+	if found != "" {
+		return found
 	}
 	return plain
 }
