@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,12 +45,13 @@ type Site struct {
 	Hosts []string
 	// Root is the directory served.
 	Root string
-	// Index, Listing and Dotfiles configure the files handler; nil means
-	// the default site's value (for the default site: the files
-	// package's default).
-	Index    *string
-	Listing  *bool
-	Dotfiles *bool
+	// Index, Listing, Dotfiles and HideWellKnown configure the files
+	// handler; nil means the default site's value (for the default site:
+	// the files package's default).
+	Index         *string
+	Listing       *bool
+	Dotfiles      *bool
+	HideWellKnown *bool
 	// Fallback is the file answering a GET or HEAD for a path with no
 	// file ("/index.html"), or "".
 	Fallback string
@@ -142,14 +144,15 @@ func (e *Error) Is(target error) bool { return target == ErrConfig }
 // The file's schema, as go-toml decodes it. Pointers tell "absent" from a
 // zero value.
 type rawFile struct {
-	Root     *string   `toml:"root"`
-	Index    *string   `toml:"index"`
-	Listing  *bool     `toml:"listing"`
-	Dotfiles *bool     `toml:"dotfiles"`
-	Fallback string    `toml:"fallback"`
-	Rule     []rawRule `toml:"rule"`
-	Site     []rawSite `toml:"site"`
-	Compress *struct {
+	Root          *string   `toml:"root"`
+	Index         *string   `toml:"index"`
+	Listing       *bool     `toml:"listing"`
+	Dotfiles      *bool     `toml:"dotfiles"`
+	HideWellKnown *bool     `toml:"hide_well_known"`
+	Fallback      string    `toml:"fallback"`
+	Rule          []rawRule `toml:"rule"`
+	Site          []rawSite `toml:"site"`
+	Compress      *struct {
 		Types     *[]string `toml:"types"`
 		Encodings *[]string `toml:"encodings"`
 		MinSize   *int64    `toml:"min_size"`
@@ -158,13 +161,14 @@ type rawFile struct {
 }
 
 type rawSite struct {
-	Hosts    []string  `toml:"hosts"`
-	Root     *string   `toml:"root"`
-	Index    *string   `toml:"index"`
-	Listing  *bool     `toml:"listing"`
-	Dotfiles *bool     `toml:"dotfiles"`
-	Fallback string    `toml:"fallback"`
-	Rule     []rawRule `toml:"rule"`
+	Hosts         []string  `toml:"hosts"`
+	Root          *string   `toml:"root"`
+	Index         *string   `toml:"index"`
+	Listing       *bool     `toml:"listing"`
+	Dotfiles      *bool     `toml:"dotfiles"`
+	HideWellKnown *bool     `toml:"hide_well_known"`
+	Fallback      string    `toml:"fallback"`
+	Rule          []rawRule `toml:"rule"`
 }
 
 type rawRule struct {
@@ -181,19 +185,36 @@ type rawRule struct {
 	} `toml:"basic_auth"`
 }
 
-// siteKeys are the top-level keys the site layer owns; every other
-// top-level key is a Setting.
-var siteKeys = []string{"root", "index", "listing", "dotfiles", "fallback", "rule", "site", "compress"}
+// OwnKeys are the top-level keys the site layer owns; every other
+// top-level key is a Setting. The command's flags of the same names
+// ("hide-well-known" for "hide_well_known") override the file's values.
+var OwnKeys = []string{"root", "index", "listing", "dotfiles", "hide_well_known", "fallback", "rule", "site", "compress"}
 
 // Load reads and validates the configuration file at path. Errors are
 // *Error values naming the file, line and key. Load does not open the
 // roots: New and Reloadable.Swap do, and report a missing one the same way.
+// A relative root is relative to the file's directory.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: err.Error()}
 	}
-	return Parse(path, data)
+	cfg, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(path)
+	abs := func(root string) string {
+		if root != "" && !filepath.IsAbs(root) {
+			return filepath.Join(dir, root)
+		}
+		return root
+	}
+	cfg.Default.Root = abs(cfg.Default.Root)
+	for i := range cfg.Sites {
+		cfg.Sites[i].Root = abs(cfg.Sites[i].Root)
+	}
+	return cfg, nil
 }
 
 // Parse is Load for a file already read; name is used in errors.
@@ -244,7 +265,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 
 	def := rawSite{Root: raw.Root, Index: raw.Index, Listing: raw.Listing, Dotfiles: raw.Dotfiles,
-		Fallback: raw.Fallback, Rule: raw.Rule}
+		HideWellKnown: raw.HideWellKnown, Fallback: raw.Fallback, Rule: raw.Rule}
 	if err := cfg.site(&cfg.Default, &def, ""); err != nil {
 		return nil, err
 	}
@@ -378,7 +399,7 @@ func (cfg *Config) site(s *Site, r *rawSite, key string) error {
 		}
 		s.Root = *r.Root
 	}
-	s.Index, s.Listing, s.Dotfiles = r.Index, r.Listing, r.Dotfiles
+	s.Index, s.Listing, s.Dotfiles, s.HideWellKnown = r.Index, r.Listing, r.Dotfiles, r.HideWellKnown
 	if s.Index != nil && *s.Index != "" && (strings.ContainsAny(*s.Index, "/\\\x00") || *s.Index == "." || *s.Index == "..") {
 		return cfg.err(k("index"), "%q is not a file name", *s.Index)
 	}

@@ -74,6 +74,7 @@ type filesKey struct {
 	dev, ino               uint64
 	index                  string
 	noIndex, listing, dots bool
+	hideWellKnown          bool
 	fallback, compress     string
 	minSize, maxSize       int64
 }
@@ -186,10 +187,11 @@ func buildSite(cfg *Config, site *Site, reuse map[filesKey]*files.Handler, authI
 	}
 	fc.Listing = pickB(site.Listing, def.Listing)
 	fc.Dotfiles = pickB(site.Dotfiles, def.Dotfiles)
+	fc.HideWellKnown = pickB(site.HideWellKnown, def.HideWellKnown)
 	if c := cfg.Compress; c.Enabled {
 		fc.Compress = files.Compression{Encodings: c.Encodings, Types: c.Types, MinSize: c.MinSize, MaxSize: c.MaxSize}
 	}
-	k := filesKey{root: root, index: fc.Index, noIndex: fc.NoIndex, listing: fc.Listing, dots: fc.Dotfiles,
+	k := filesKey{root: root, index: fc.Index, noIndex: fc.NoIndex, listing: fc.Listing, dots: fc.Dotfiles, hideWellKnown: fc.HideWellKnown,
 		fallback: fc.Fallback, compress: strings.Join(fc.Compress.Encodings, ",") + ";" + strings.Join(fc.Compress.Types, ","),
 		minSize: fc.Compress.MinSize, maxSize: fc.Compress.MaxSize}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {

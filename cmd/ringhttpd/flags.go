@@ -50,6 +50,7 @@ func env(name string) []string { return []string{name} }
 // command, which serves when given no command).
 func serveFlags() []cli.Flag {
 	return []cli.Flag{
+		configFlag(),
 		&cli.StringFlag{Name: fRoot, Value: ".", EnvVars: env("RINGHTTPD_ROOT"),
 			Usage: "directory to serve; nothing outside it is ever served"},
 		&cli.StringSliceFlag{Name: fListen, Value: cli.NewStringSlice(server.DefaultListen), EnvVars: env("RINGHTTPD_LISTEN"),

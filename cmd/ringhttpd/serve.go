@@ -15,7 +15,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/ringhttpd/ringhttpd/files"
 	"github.com/ringhttpd/ringhttpd/server"
 )
 
@@ -124,6 +123,10 @@ func serveAction(c *cli.Context) error {
 	if c.Args().Present() {
 		return fail("unexpected argument %q (flags start with --; commands: serve, probe, version)", c.Args().First())
 	}
+	fc, err := loadConfigFile(c)
+	if err != nil {
+		return err
+	}
 	d := &daemon{o: readOptions(c)}
 	o := &d.o
 	if err := o.validate(); err != nil {
@@ -163,23 +166,9 @@ func serveAction(c *cli.Context) error {
 		log.Info("serving inherited sockets; --listen is not bound", "sockets", len(serveSocks))
 	}
 
-	st, err := os.Stat(o.root)
+	h, err := d.newSite(fc)
 	if err != nil {
-		return fail("--%s: %v", fRoot, err)
-	}
-	if !st.IsDir() {
-		return fail("--%s %s: not a directory", fRoot, o.root)
-	}
-	h, err := files.New(files.Config{
-		Root:          o.root,
-		Index:         o.index,
-		NoIndex:       o.index == "",
-		Listing:       o.listing,
-		Dotfiles:      o.dotfiles,
-		HideWellKnown: o.hideWellKnown,
-	})
-	if err != nil {
-		return fail("%v", err)
+		return err
 	}
 	defer h.Close()
 
