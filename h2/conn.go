@@ -478,6 +478,9 @@ func (c *Conn) onData(h frameHeader, p []byte) *Error {
 		case c.bodyBytes+int64(len(body)) > c.cfg.MaxBodyBuffer:
 			return c.resetStream(s, ErrCodeRefusedStream, true)
 		default:
+			if s.declared > int64(cap(s.body)) && len(s.body) == 0 && s.declared <= c.cfg.Limits.MaxBody {
+				s.body = make([]byte, 0, s.declared)
+			}
 			s.body = append(s.body, body...)
 			c.bodyBytes += int64(len(body))
 			if !end {

@@ -247,6 +247,10 @@ var connCases = []connCase{
 		cl.fr.WriteData(1, false, []byte("def"))
 		cl.fr.WriteData(1, false, []byte("ghi"))
 	}, want: "SETTINGS ack\nHEADERS 1 413\nDATA 1 +es 22\nRST 1 NO_ERROR\n"},
+	{name: "content-length over MaxBody is 413 at once", cfg: Config{Limits: limits(0, 0, 4)}, in: func(cl *client) {
+		cl.headers(1, false, fields(map[string]string{":method": "POST"}, "content-length", "5")...)
+		cl.fr.WriteData(1, true, []byte("abcde"))
+	}, want: "SETTINGS ack\nHEADERS 1 413\nDATA 1 +es 22\n"},
 	{name: "long path is 414", cfg: Config{Limits: limits(10, 0, 0)}, in: func(cl *client) {
 		cl.headers(1, true, fields(map[string]string{":path": "/0123456789"})...)
 	}, want: "SETTINGS ack\nHEADERS 1 414\nDATA 1 +es 17\n"},

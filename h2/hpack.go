@@ -195,6 +195,9 @@ func (c *Conn) endBlock() *Error {
 		if hb.malformed || (hb.status == 0 && !(c.checkRequest(s) && c.buildRequest(s))) {
 			return c.resetStream(s, ErrCodeProtocol, true)
 		}
+		if hb.status == 0 && s.declared > c.cfg.Limits.MaxBody {
+			hb.status = 413 // announced too large: answer before the body comes
+		}
 		if hb.status != 0 {
 			s.recvDone = hb.end
 			c.answer(s, hb.status)
