@@ -12,6 +12,16 @@
 # skipped test with its reason, and exits non-zero when a test fails (or
 # when nothing could run).
 #
+# Then, per engine, `ringhttpd serve` runs as the user while wrk keeps CONNS
+# connections fetching a 4 MiB file (spliced: larger than the cache) for SECS
+# seconds, and curl fetches it DOWNLOADS times, PARALLEL at once, every copy
+# compared byte for byte. With that many transfers in flight the uring
+# engine's 1 MiB splice pipes pass fs.pipe-user-pages-soft (16384 pages, 64
+# such pipes): later pipes keep the kernel's minimum size and F_SETPIPE_SZ
+# fails. While it runs, /usr/bin/python3 (when present) tries F_SETPIPE_SZ as
+# the user every 0.2 s; the line says whether one got EPERM, i.e. whether the
+# limit was reached.
+#
 # As root it creates the user when missing (a system user without a login
 # shell or home), builds the test binary, and runs it in a scratch directory
 # with setpriv (no capabilities, no supplementary groups). Run by any other
@@ -26,6 +36,8 @@
 #                 step already runs these tests under -race]
 #   TIMEOUT       -test.timeout                             [10m]
 #   KEEP=1        keep the scratch directory (binary and -test.v log)
+#   SERVE=0       skip the serve check; CONNS [256], SECS [8], DOWNLOADS [40],
+#                 PARALLEL [10]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
@@ -45,6 +57,7 @@ flags=()
 [ "${RACE:-0}" = 1 ] && flags+=(-race)
 echo "building the server test binary (${flags[*]:-no -race}) ..."
 go test "${flags[@]}" -c -o "$dir/server.test" ./server/ || die "go test -c ./server/ failed"
+go build -o "$dir/ringhttpd" ./cmd/ringhttpd || die "go build ./cmd/ringhttpd failed"
 [ -x "$dir/server.test" ] || die "no test binary (no tests in ./server/?)"
 [ -d server/testdata ] && cp -a server/testdata "$dir/"
 mkdir -p "$dir/tmp"
@@ -100,9 +113,100 @@ if [ "$rc" -ne 0 ]; then
 	echo "---- failing output (last 80 lines):"
 	tail -n 80 "$log"
 fi
-echo "unpriv-tests: $npass passed, $nfail failed, $nskip skipped (subtests included in skipped) as $(if [ ${#as[@]} -gt 0 ]; then echo "$USER_NAME"; else id -un; fi) in $el s (rc=$rc)"
+who=$(if [ ${#as[@]} -gt 0 ]; then echo "$USER_NAME"; else id -un; fi)
+echo "unpriv-tests: $npass passed, $nfail failed, $nskip skipped (subtests included in skipped) as $who in $el s (rc=$rc)"
 if [ "$rc" -eq 0 ] && [ "$npass" -eq 0 ]; then
 	echo "unpriv-tests: no test passed"
-	exit 1
+	rc=1
+fi
+
+# serve_check ENGINE: prints one line; status 1 when a copy differs, wrk
+# saw an error, or the server does not start or stop cleanly.
+serve_check() {
+	local engine=$1 port pid n=${DOWNLOADS:-40} bad i t0 src spid= wpid= hit= w=
+	src=$dir/www/big
+	port=$((20000 + RANDOM % 20000))
+	rm -rf "$dir/out"
+	mkdir -p "$dir/out"
+	"${lim[@]}" "${as[@]}" env -i PATH=/usr/bin:/bin HOME="$dir/tmp" TMPDIR="$dir/tmp" \
+		"$dir/ringhttpd" serve --root "$dir/www" --listen "127.0.0.1:$port" --backend "$engine" --workers 2 \
+		>"$dir/serve-$engine.log" 2>&1 &
+	pid=$!
+	for i in $(seq 50); do
+		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! kill -0 "$pid" 2>/dev/null; then
+		echo "serve $engine: FAIL: did not start: $(tail -n 2 "$dir/serve-$engine.log")"
+		return 1
+	fi
+	t0=$SECONDS
+	rm -f "$dir/pipe-samples"
+	if [ -x /usr/bin/python3 ]; then
+		# F_SETPIPE_SZ is 1031; EPERM (1) once the user is over the soft limit.
+		while :; do
+			"${as[@]}" /usr/bin/python3 -c 'import fcntl, os
+r, w = os.pipe()
+try:
+    fcntl.fcntl(w, 1031, 1 << 20); print(0)
+except OSError as e:
+    print(e.errno)' >>"$dir/pipe-samples" 2>/dev/null
+			sleep 0.2
+		done &
+		spid=$!
+	fi
+	if command -v wrk >/dev/null; then
+		wrk -t 2 -c "${CONNS:-256}" -d "${SECS:-8}s" --timeout 20s "http://127.0.0.1:$port/big" >"$dir/wrk-$engine.out" 2>&1 &
+		wpid=$!
+		sleep 1
+	fi
+	seq "$n" | xargs -P "${PARALLEL:-10}" -I{} curl -s --max-time 60 -o "$dir/out/{}" "http://127.0.0.1:$port/big"
+	if [ -n "$wpid" ]; then
+		wait "$wpid"
+		w="; wrk ${CONNS:-256} connections: $(grep -o '[0-9]* requests in [0-9.]*s' "$dir/wrk-$engine.out")"
+		if grep -qE 'Socket errors|Non-2xx' "$dir/wrk-$engine.out"; then
+			echo "serve $engine: FAIL: wrk: $(grep -E 'Socket errors|Non-2xx' "$dir/wrk-$engine.out" | tr '\n' ' ')"
+			bad=wrk
+		fi
+	fi
+	if [ -n "$spid" ]; then
+		kill "$spid" 2>/dev/null
+		wait "$spid" 2>/dev/null
+		hit="; pipe soft limit reached: $(grep -qx 1 "$dir/pipe-samples" && echo yes || echo no) ($(grep -cx 1 "$dir/pipe-samples") of $(wc -l <"$dir/pipe-samples") F_SETPIPE_SZ probes as the user got EPERM)"
+	fi
+	[ "${bad:-}" = wrk ] && { kill -TERM "$pid"; wait "$pid"; return 1; }
+	bad=0
+	for i in $(seq "$n"); do
+		cmp -s "$src" "$dir/out/$i" || bad=$((bad + 1))
+	done
+	kill -TERM "$pid"
+	if ! wait "$pid"; then
+		echo "serve $engine: FAIL: exit status $? after SIGTERM: $(tail -n 2 "$dir/serve-$engine.log")"
+		return 1
+	fi
+	if [ "$bad" -ne 0 ]; then
+		echo "serve $engine: FAIL: $bad of $n curl copies of a 4 MiB file differ$w$hit"
+		return 1
+	fi
+	echo "serve $engine: $n curl copies of a 4 MiB file identical$w$hit; $((SECONDS - t0)) s"
+}
+
+if [ "${SERVE:-1}" = 1 ]; then
+	if ! command -v curl >/dev/null; then
+		echo "serve check skipped: no curl"
+	else
+		echo
+		mkdir -p "$dir/www"
+		head -c $((4 << 20)) /dev/urandom >"$dir/www/big"
+		echo ok >"$dir/www/index.html"
+		chmod -R a+rX "$dir/www"
+		serve_check epoll || rc=1
+		if "${lim[@]}" "${as[@]}" "$dir/ringhttpd" probe >/dev/null 2>&1; then
+			serve_check uring || rc=1
+		else
+			echo "serve uring: skipped: ringhttpd probe as $who says io_uring is unusable"
+		fi
+	fi
 fi
 exit "$rc"
