@@ -138,16 +138,18 @@ func checkListener(fd int) (net.Addr, error) {
 // the top of the file): lns[w] are worker w's descriptors, bound[i] the
 // addresses, in the order they first appear. The sockets' descriptors are
 // used (and owned) from now on; extra workers of a group get duplicates.
-func spreadInherited(socks []InheritedSocket, workers int) (lns [][]int, bound []net.Addr, err error) {
+func spreadInherited(socks []InheritedSocket, workers int) (lns [][]int, bound []net.Addr, isTLS []bool, err error) {
 	lns = make([][]int, workers)
 	var order []string
 	groups := map[string][]int{}
 	addrOf := map[string]net.Addr{}
+	tlsOf := map[string]bool{}
 	for _, s := range socks {
 		k := s.Addr.String()
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 			addrOf[k] = s.Addr
+			tlsOf[k] = s.Name == ListenerHTTPS
 		}
 		groups[k] = append(groups[k], s.Fd)
 	}
@@ -167,7 +169,7 @@ func spreadInherited(socks []InheritedSocket, workers int) (lns [][]int, bound [
 							closeFd(fds[i])
 						}
 					}
-					return nil, nil, fmt.Errorf("server: inherited socket %s: %w", k, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
+					return nil, nil, nil, fmt.Errorf("server: inherited socket %s: %w", k, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
 				}
 				fd = d
 			}
@@ -175,14 +177,26 @@ func spreadInherited(socks []InheritedSocket, workers int) (lns [][]int, bound [
 			lns[j%workers] = append(lns[j%workers], fd)
 		}
 		bound = append(bound, addrOf[k])
+		isTLS = append(isTLS, tlsOf[k])
 	}
-	return lns, bound, nil
+	return lns, bound, isTLS, nil
 }
 
-// bind binds (or takes over) the listening sockets for s's workers.
-func (s *Server) bind() ([][]int, []net.Addr, error) {
+// bind binds (or takes over) the listening sockets for s's workers: per
+// worker the descriptors, and per listener its address and whether it
+// speaks TLS (Config.TLSListen, or an inherited socket named "https").
+func (s *Server) bind() ([][]int, []net.Addr, []bool, error) {
 	if len(s.cfg.Inherit) > 0 {
 		return spreadInherited(s.cfg.Inherit, s.cfg.Workers)
 	}
-	return listenAll(s.cfg.Listen, s.cfg.Workers)
+	all := append(append([]string(nil), s.cfg.Listen...), s.cfg.TLSListen...)
+	lns, addrs, err := listenAll(all, s.cfg.Workers)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	isTLS := make([]bool, len(all))
+	for i := len(s.cfg.Listen); i < len(all); i++ {
+		isTLS[i] = true
+	}
+	return lns, addrs, isTLS, nil
 }

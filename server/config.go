@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ringhttpd/ringhttpd/httpcore"
+	"github.com/ringhttpd/ringhttpd/tlsrec"
 )
 
 // Defaults of Config. The command reads its flag defaults from these.
@@ -43,6 +44,20 @@ type Config struct {
 	// bound and before any worker (or ring) starts: the place to drop
 	// privileges. An error fails Start.
 	AfterBind func() error
+	// TLSListen holds the addresses of HTTPS listeners (same forms as
+	// Listen). With TLSListen set and Listen empty, no plaintext listener
+	// is opened.
+	TLSListen []string
+	// TLS configures HTTPS; required when TLSListen is set.
+	TLS *TLSConfig
+	// RedirectHTTPS makes plaintext listeners answer every request with a
+	// 308 to the same host (with the first TLS listener's port), path and
+	// query over https.
+	RedirectHTTPS bool
+	// HSTS, when positive, adds "Strict-Transport-Security: max-age=N"
+	// (N in seconds) to every answer over TLS.
+	HSTS time.Duration
+
 	// Backend is "auto" (uring when available, else epoll), "uring" or "epoll".
 	Backend string
 	// Workers is the number of event loops, each on a locked OS thread;
@@ -78,18 +93,43 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// TLSConfig configures HTTPS.
+type TLSConfig struct {
+	// Certs is the live certificate store (SNI picks from it; Swap
+	// replaces it in a running server).
+	Certs *tlsrec.Certs
+	// HandshakeTimeout bounds a handshake (default
+	// tlsrec.DefaultHandshakeTimeout); MaxHandshakes caps the handshakes
+	// running on helper goroutines at once (default
+	// tlsrec.DefaultMaxInProgress).
+	HandshakeTimeout time.Duration
+	MaxHandshakes    int
+	// Kernel selects the record layer: "auto" (kernel TLS where the kernel
+	// has it, else userspace; the default), "off" (always userspace).
+	Kernel string
+	// ALPN lists the application protocols offered, best first; default
+	// "http/1.1" (the server adds "h2" when it serves HTTP/2).
+	ALPN []string
+}
+
 // ErrBadConfig is wrapped by New's validation errors.
 var ErrBadConfig = errors.New("server: bad configuration")
 
 // withDefaults returns cfg with every zero field set to its default, or an
 // error wrapping ErrBadConfig for values that can never work.
 func (cfg Config) withDefaults() (Config, error) {
-	if len(cfg.Listen) == 0 {
+	if len(cfg.Listen) == 0 && len(cfg.TLSListen) == 0 {
 		cfg.Listen = []string{DefaultListen}
 	}
+	if len(cfg.TLSListen) > 0 && (cfg.TLS == nil || cfg.TLS.Certs == nil || cfg.TLS.Certs.Current() == nil) {
+		return cfg, fmt.Errorf("%w: TLS listeners need certificates", ErrBadConfig)
+	}
+	if cfg.RedirectHTTPS && len(cfg.TLSListen) == 0 && !inheritsHTTPS(cfg.Inherit) {
+		return cfg, fmt.Errorf("%w: redirecting to https needs a TLS listener", ErrBadConfig)
+	}
 	for _, in := range cfg.Inherit {
-		if in.Name == ListenerHTTPS {
-			return cfg, fmt.Errorf("%w: inherited socket %s is named %q: this server does not serve TLS yet", ErrBadConfig, in.Addr, in.Name)
+		if in.Name == ListenerHTTPS && (cfg.TLS == nil || cfg.TLS.Certs == nil || cfg.TLS.Certs.Current() == nil) {
+			return cfg, fmt.Errorf("%w: inherited socket %s is named %q: TLS listeners need certificates", ErrBadConfig, in.Addr, in.Name)
 		}
 	}
 	if cfg.Backend == "" {
@@ -153,4 +193,14 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Logger = slog.Default()
 	}
 	return cfg, nil
+}
+
+// inheritsHTTPS reports whether an inherited socket is named "https".
+func inheritsHTTPS(in []InheritedSocket) bool {
+	for _, s := range in {
+		if s.Name == ListenerHTTPS {
+			return true
+		}
+	}
+	return false
 }

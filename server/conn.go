@@ -25,8 +25,8 @@ const (
 // op).
 //
 // Layers, bottom up: the engine moves bytes and file segments; the
-// transport (plain today) would transform them; the protocol (HTTP/1.1,
-// h1.go) parses input and queues answers on out.
+// transport (plain, or TLS: tls.go) transforms them; the protocol
+// (HTTP/1.1, h1.go) parses input and queues answers on c.pq().
 //
 // Invariants: a conn belongs to one worker and is touched only on its
 // thread. hold is nil unless input is buffered between reads (a partial
@@ -42,9 +42,10 @@ type conn struct {
 	gen  uint32 // incremented on every reuse of the slot
 	peer netip.AddrPort
 
+	tls  *tlsConn  // the TLS transport (tls.go); nil on plaintext connections
 	hold *h1hold   // input kept between reads; nil when there is none
 	ex   *exchange // HTTP/1: the request whose answer waits for an op
-	out  outq
+	out  outq      // bytes for the socket (records, on TLS connections)
 
 	served uint32 // responses queued on this connection
 	ops    int32  // ops started for this connection and not yet completed
@@ -77,13 +78,32 @@ func (c *conn) wantClose() bool {
 	if c.fd < 0 {
 		return false
 	}
-	return c.kill || (c.closing && c.out.empty() && c.ex == nil) || (c.w.draining && c.idle() && !c.w.s.handover.Load())
+	return c.kill || (c.closing && c.outEmpty() && c.ex == nil) || (c.w.draining && c.idle() && !c.w.s.handover.Load())
+}
+
+// outEmpty reports whether nothing is left to send: no bytes for the
+// socket and, on a TLS connection, nothing left to seal.
+func (c *conn) outEmpty() bool {
+	if !c.out.empty() {
+		return false
+	}
+	t := c.tls
+	return t == nil || (t.plain.empty() && !t.reading && (!t.up || t.kernelTX || t.notified || !c.closing))
+}
+
+// pending returns the output bytes queued and not yet sent, sealed or not.
+func (c *conn) pending() int64 {
+	n := c.out.bytes
+	if t := c.tls; t != nil {
+		n += t.plain.bytes
+	}
+	return n
 }
 
 // wantRead reports whether the engine should read from c: not while output
 // is pending (backpressure), an op runs, or c is closing.
 func (c *conn) wantRead() bool {
-	return c.fd >= 0 && !c.closing && !c.kill && c.ex == nil && c.out.empty()
+	return c.fd >= 0 && !c.closing && !c.kill && c.ex == nil && c.outEmpty()
 }
 
 // wantWrite reports whether output is pending.
@@ -91,7 +111,7 @@ func (c *conn) wantWrite() bool { return c.fd >= 0 && !c.out.empty() }
 
 // idle reports whether c is between requests with nothing in flight.
 func (c *conn) idle() bool {
-	return c.held() == 0 && c.out.empty() && c.ex == nil
+	return c.held() == 0 && c.outEmpty() && c.ex == nil && (c.tls == nil || c.tls.hs == nil)
 }
 
 // held returns the number of input bytes c keeps between reads.
@@ -102,9 +122,9 @@ func (c *conn) held() int {
 	return len(c.hold.buf)
 }
 
-// newConn registers an accepted socket. The engine checks acceptAllowed
-// before accepting.
-func (w *worker) newConn(fd int, peer netip.AddrPort) *conn {
+// newConn registers a socket accepted on listener lis (an index in
+// w.listeners). The engine checks acceptAllowed before accepting.
+func (w *worker) newConn(fd int, peer netip.AddrPort, lis int) *conn {
 	var c *conn
 	if k := len(w.freeSlots); k > 0 {
 		c = w.conns[w.freeSlots[k-1]]
@@ -121,7 +141,12 @@ func (w *worker) newConn(fd int, peer netip.AddrPort) *conn {
 	c.lingering, c.lingerWanted = false, false
 	c.io = connIO{}
 	w.nconns++
-	w.tm.arm(c, timerIdle, w.now)
+	if lis >= 0 && lis < len(w.listenTLS) && w.listenTLS[lis] {
+		w.tlsStart(c)
+		w.tm.arm(c, timerHeader, w.now) // the handshake has the head's time
+	} else {
+		w.tm.arm(c, timerIdle, w.now)
+	}
 	return c
 }
 
@@ -138,6 +163,7 @@ func (w *worker) closed(c *conn) {
 		w.alog.closed(c)
 	}
 	w.putHold(c)
+	w.tlsClosed(c)
 	c.fd = -1
 	w.nconns--
 	if c.ops == 0 {
@@ -160,13 +186,16 @@ func (w *worker) markDirty(c *conn) {
 }
 
 // syncDirty hands every dirty connection to sync, including connections
-// that become dirty while it runs.
+// that become dirty while it runs. TLS output is sealed first.
 func (w *worker) syncDirty(sync func(*conn)) {
 	for i := 0; i < len(w.dirty); i++ {
 		c := w.dirty[i]
 		w.dirty[i] = nil
 		c.dirty = false
 		if c.fd >= 0 {
+			if c.tls != nil {
+				w.tlsSeal(c)
+			}
 			sync(c)
 		}
 	}
@@ -181,9 +210,23 @@ func (w *worker) feed(c *conn, data []byte) {
 	if c.fd < 0 || c.closing || c.kill || len(data) == 0 {
 		return
 	}
-	w.h1Input(c, data)
+	if c.tls != nil {
+		w.tlsInput(c, data)
+	} else {
+		w.protoInput(c, data)
+	}
 	w.retime(c)
 	w.markDirty(c)
+}
+
+// protoInput hands plaintext input to c's protocol.
+func (w *worker) protoInput(c *conn, data []byte) {
+	w.h1Input(c, data)
+}
+
+// protoEOF tells c's protocol that no more input comes.
+func (w *worker) protoEOF(c *conn) {
+	w.h1EOF(c)
 }
 
 // eof records that the peer will send nothing more. Complete requests
@@ -193,7 +236,11 @@ func (w *worker) eof(c *conn) {
 		return
 	}
 	c.eof = true
-	w.h1EOF(c)
+	if c.tls != nil && c.tls.hs != nil {
+		c.kill = true // the handshake can never finish
+	} else {
+		w.protoEOF(c)
+	}
 	w.retime(c)
 	w.markDirty(c)
 }
@@ -206,14 +253,37 @@ func (w *worker) sent(c *conn, n int64) {
 	c.out.advance(&w.chunks, n)
 	w.m.c.bytesSent += uint64(n)
 	if w.alog != nil {
-		w.alog.sent(c, n)
+		w.logSent(c, n)
 	}
-	if !c.out.empty() {
+	if c.tls != nil && c.tls.hs == nil && !c.tls.plain.empty() {
+		w.markDirty(c) // more to seal
+	}
+	if !c.outEmpty() {
 		w.tm.arm(c, timerSend, w.now) // progress restarts the send timer
 		return
 	}
 	w.h1Drained(c)
 	w.retime(c)
+}
+
+// logSent tells the access log that n bytes of c.out were sent: answer
+// bytes on plaintext connections; on TLS connections answer bytes are
+// counted as they are sealed (tlsSeal), or past the handshake's own bytes
+// with kernel TLS.
+func (w *worker) logSent(c *conn, n int64) {
+	t := c.tls
+	if t == nil {
+		w.alog.sent(c, n)
+		return
+	}
+	if !t.kernelTX {
+		return
+	}
+	skip := min(n, t.wireSkip)
+	t.wireSkip -= skip
+	if n > skip {
+		w.alog.sent(c, n-skip)
+	}
 }
 
 // retime puts c on the timer list its state calls for.
@@ -225,9 +295,9 @@ func (w *worker) retime(c *conn) {
 	case c.fd < 0 || c.ex != nil:
 		w.tm.disarm(c)
 		return
-	case !c.out.empty():
+	case !c.outEmpty():
 		k = timerSend
-	case c.held() > 0:
+	case c.held() > 0 || (c.tls != nil && (c.tls.hs != nil || len(c.tls.in) > 0)):
 		k = timerHeader
 	default:
 		k = timerIdle

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,7 +24,14 @@ type fakeLoop struct {
 	pending []opResult
 }
 
-func (f *fakeLoop) run()  {}
+func (f *fakeLoop) run() {}
+func (f *fakeLoop) readFile(c *conn, fd int, buf []byte, off int64) (int32, bool) {
+	n, err := syscall.Pread(fd, buf, off)
+	if err != nil {
+		return -int32(err.(syscall.Errno)), true
+	}
+	return int32(n), true
+}
 func (f *fakeLoop) wake() {}
 func (f *fakeLoop) startOp(ex *exchange, op *httpcore.Op) {
 	f.pending = append(f.pending, opResult{ex, op})
@@ -77,7 +85,7 @@ func TestFeedPipeliningAndSplits(t *testing.T) {
 	in := []byte(batch.String())
 	var want []byte
 	for split := 0; split <= len(in); split += 7 {
-		c := w.newConn(100, netip.AddrPort{})
+		c := w.newConn(100, netip.AddrPort{}, 0)
 		w.feed(c, in[:split])
 		part := drain(t, w, c)
 		w.feed(c, in[split:])
@@ -100,7 +108,7 @@ func TestFeedPipeliningAndSplits(t *testing.T) {
 func TestFeedOpHoldsLaterRequests(t *testing.T) {
 	h := newTestHandler(t)
 	w, f := newCoreWorker(t, h, nil)
-	c := w.newConn(100, netip.AddrPort{})
+	c := w.newConn(100, netip.AddrPort{}, 0)
 	w.feed(c, []byte(get("/mem/1")+get("/op/0")+get("/mem/2")))
 	first := drain(t, w, c)
 	if countResponses(first) != 1 || c.ex == nil || len(f.pending) != 1 {
@@ -129,7 +137,7 @@ func TestFeedOpHoldsLaterRequests(t *testing.T) {
 func TestFeedCloseWhileOpPending(t *testing.T) {
 	h := newTestHandler(t)
 	w, f := newCoreWorker(t, h, nil)
-	c := w.newConn(100, netip.AddrPort{})
+	c := w.newConn(100, netip.AddrPort{}, 0)
 	w.feed(c, []byte(get("/op/0")))
 	slot := c.slot
 	w.closed(c)
@@ -165,7 +173,7 @@ func TestFeedErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, _ := newCoreWorker(t, h, nil)
-			c := w.newConn(100, netip.AddrPort{})
+			c := w.newConn(100, netip.AddrPort{}, 0)
 			w.feed(c, []byte(tc.in))
 			out := drain(t, w, c)
 			if !bytes.HasPrefix(out, []byte("HTTP/1.1 "+tc.status+" ")) {
@@ -183,7 +191,7 @@ func TestFeedErrors(t *testing.T) {
 func TestFeedHighWater(t *testing.T) {
 	h := newTestHandler(t)
 	w, _ := newCoreWorker(t, h, nil)
-	c := w.newConn(100, netip.AddrPort{})
+	c := w.newConn(100, netip.AddrPort{}, 0)
 	w.feed(c, []byte(get(fmt.Sprintf("/mem/%d", outHighWater))+get("/mem/3")))
 	if n := len(c.out.pending()); n != 2 { // head + body by reference
 		t.Fatalf("%d segments queued, want 2 (second request held back)", n)
@@ -201,7 +209,7 @@ func TestFeedHighWater(t *testing.T) {
 func TestFeedAllocations(t *testing.T) {
 	h := newTestHandler(t)
 	w, _ := newCoreWorker(t, h, nil)
-	c := w.newConn(100, netip.AddrPort{})
+	c := w.newConn(100, netip.AddrPort{}, 0)
 	var batch strings.Builder
 	for range 16 {
 		batch.WriteString("GET /mem/3500 HTTP/1.1\r\nHost: bench\r\nUser-Agent: x\r\nAccept: */*\r\n\r\n")
@@ -225,7 +233,7 @@ func TestFeedAllocationsAccessLog(t *testing.T) {
 	h := newTestHandler(t)
 	w, _ := newCoreWorker(t, h, func(c *Config) { c.AccessLog = io.Discard })
 	defer w.s.logw.close()
-	c := w.newConn(100, netip.MustParseAddrPort("192.0.2.1:1234"))
+	c := w.newConn(100, netip.MustParseAddrPort("192.0.2.1:1234"), 0)
 	in := []byte(strings.Repeat("GET /mem/100 HTTP/1.1\r\nHost: bench\r\n\r\n", 16))
 	cycle := func() {
 		w.feed(c, in)
@@ -246,7 +254,7 @@ func TestFeedAllocationsAccessLog(t *testing.T) {
 func BenchmarkFeedPipelined16(b *testing.B) {
 	h := newTestHandler(b)
 	w, _ := newCoreWorker(b, h, nil)
-	c := w.newConn(100, netip.AddrPort{})
+	c := w.newConn(100, netip.AddrPort{}, 0)
 	var batch strings.Builder
 	for range 16 {
 		batch.WriteString("GET /mem/3500 HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
@@ -264,7 +272,7 @@ func BenchmarkFeedPipelined16(b *testing.B) {
 func BenchmarkFeedOne(b *testing.B) {
 	h := newTestHandler(b)
 	w, _ := newCoreWorker(b, h, func(c *Config) {})
-	c := w.newConn(100, netip.AddrPort{})
+	c := w.newConn(100, netip.AddrPort{}, 0)
 	in := []byte("GET /mem/3500 HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
 	b.ReportAllocs()
 	for b.Loop() {
@@ -296,7 +304,7 @@ func TestFeedAllocationsFiles(t *testing.T) {
 	}
 	defer fh.Close()
 	w, f := newCoreWorker(t, fh, nil)
-	c := w.newConn(100, netip.AddrPort{})
+	c := w.newConn(100, netip.AddrPort{}, 0)
 	var batch strings.Builder
 	for i := range 16 {
 		p := "/small.css"
@@ -335,7 +343,7 @@ func BenchmarkFeedFilesPipelined16(b *testing.B) {
 	}
 	defer fh.Close()
 	w, f := newCoreWorker(b, fh, nil)
-	c := w.newConn(100, netip.AddrPort{})
+	c := w.newConn(100, netip.AddrPort{}, 0)
 	in := []byte(strings.Repeat("GET /index.html HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\n\r\n", 16))
 	for range 3 { // warm the cache
 		w.feed(c, in)

@@ -15,7 +15,8 @@ import (
 // The contract between an engine's per-worker loop and the core, all on the
 // worker's thread:
 //
-//   - Accepted sockets become connections with w.newConn(fd, peer); the
+//   - Accepted sockets become connections with w.newConn(fd, peer, i)
+//     (i: the listener's index in w.listeners); the
 //     engine checks w.acceptAllowed() before accepting more.
 //   - Received bytes go to w.feed(c, data); data may be reused by the engine
 //     as soon as feed returns. End of input is w.eof(c).
@@ -60,6 +61,11 @@ type ioLoop interface {
 	// startOp performs op for ex and later calls w.opDone(ex, op). Worker
 	// thread.
 	startOp(ex *exchange, op *httpcore.Op)
+	// readFile reads len(buf) bytes at off of fd into buf for c (the TLS
+	// transport seals file ranges itself). done says res (a byte count or
+	// -errno) is the result now; otherwise the engine calls
+	// w.fileRead(c, res) later, and c stays open until then. Worker thread.
+	readFile(c *conn, fd int, buf []byte, off int64) (res int32, done bool)
 }
 
 // engineFactory creates an engine for s (s.cfg is final; listeners are

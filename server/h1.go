@@ -75,7 +75,7 @@ func (w *worker) appendHold(c *conn, data []byte) {
 
 // h1Input takes plaintext input for c.
 func (w *worker) h1Input(c *conn, data []byte) {
-	if c.hold != nil || c.ex != nil || c.out.bytes >= outHighWater {
+	if c.hold != nil || c.ex != nil || c.pending() >= outHighWater {
 		w.appendHold(c, data)
 		if c.ex == nil {
 			w.process(c)
@@ -101,7 +101,7 @@ func (w *worker) h1EOF(c *conn) {
 	}
 	if c.held() == 0 {
 		c.closing = true
-	} else if c.out.empty() {
+	} else if c.outEmpty() {
 		// Answer what is complete; afterInput closes once only a partial
 		// request is left. (Input held back behind pending output or an
 		// op is processed, and closed, by sent/opDone.)
@@ -156,7 +156,7 @@ func (w *worker) afterInput(c *conn, needMore bool) {
 func (w *worker) serveLoop(c *conn, p *httpcore.Parser, buf []byte) (n int, needMore bool) {
 	off := 0
 	req := &w.req
-	for c.ex == nil && !c.closing && c.out.bytes < outHighWater {
+	for c.ex == nil && !c.closing && c.pending() < outHighWater {
 		if off == len(buf) {
 			return off, true
 		}
@@ -222,7 +222,7 @@ func noBody(req *httpcore.Request, status int) bool {
 }
 
 // h1Finish completes resp for req (nil when the request could not be
-// parsed) and queues it on c.out. ex is the exchange the request was parked
+// parsed) and queues it on c.pq(). ex is the exchange the request was parked
 // in for an op (its start time and access log start of line), or nil for a
 // request answered in the loop turn that completed it.
 func (w *worker) h1Finish(c *conn, req *httpcore.Request, resp *httpcore.Response, ex *exchange) {
@@ -233,7 +233,7 @@ func (w *worker) h1Finish(c *conn, req *httpcore.Request, resp *httpcore.Respons
 	if resp.Close {
 		c.closing = true
 	}
-	q := &c.out
+	q := c.pq()
 	q.appendCopy(&w.chunks, resp.Head)
 	var bodyLen int64
 	lastFile := -1

@@ -46,6 +46,8 @@ type counters struct {
 	timeouts       [numTimers]uint64
 	resetsPeer     uint64 // ECONNRESET/EPIPE seen on a connection
 	resetsServer   uint64 // connections we aborted with a reset
+	tlsHandshakes  uint64 // TLS handshakes that succeeded
+	tlsFailures    uint64 // TLS handshakes that failed (refused, timed out, broken)
 	waits          uint64 // io_uring_enter or epoll_wait calls
 	events         uint64 // CQEs reaped or epoll events returned
 	durCount       [len(durBounds) + 1]uint64
@@ -205,6 +207,8 @@ func connState(c *conn) int {
 type Metrics struct {
 	// Backend is the engine in use.
 	Backend string
+	// TLS says the server has TLS listeners.
+	TLS bool
 	// Workers is the number of workers; Answered how many of them published
 	// for this scrape (a worker that did not answer within the timeout is
 	// summed with its previous copy).
@@ -243,6 +247,11 @@ func (m *Metrics) AcceptBackoffs() int64 { return int64(m.c.acceptBackoffs) }
 // BytesSent returns the bytes the kernel took from the output queues.
 func (m *Metrics) BytesSent() int64 { return int64(m.c.bytesSent) }
 
+// TLSHandshakes returns the TLS handshakes that succeeded and failed.
+func (m *Metrics) TLSHandshakes() (ok, failed int64) {
+	return int64(m.c.tlsHandshakes), int64(m.c.tlsFailures)
+}
+
 // ActiveConns returns the open connections.
 func (m *Metrics) ActiveConns() int64 { return m.g.active }
 
@@ -253,6 +262,7 @@ func (s *Server) Metrics(timeout time.Duration) (m Metrics, ok bool) {
 	s.mu.Lock()
 	workers := s.workers
 	m.Backend = s.backend
+	m.TLS = s.hs != nil
 	s.mu.Unlock()
 	m.Workers = len(workers)
 	if len(workers) == 0 {
@@ -303,6 +313,8 @@ func (c *counters) add(o *counters) {
 	}
 	c.resetsPeer += o.resetsPeer
 	c.resetsServer += o.resetsServer
+	c.tlsHandshakes += o.tlsHandshakes
+	c.tlsFailures += o.tlsFailures
 	c.waits += o.waits
 	c.events += o.events
 	for i := range c.durCount {
@@ -439,6 +451,11 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	p.family("ringhttpd_resets_total", "counter", "Connection resets: by the peer (ECONNRESET or EPIPE), or by the server (aborted with unsent output).")
 	p.sample("ringhttpd_resets_total", float64(c.resetsPeer), "by", "peer")
 	p.sample("ringhttpd_resets_total", float64(c.resetsServer), "by", "server")
+	if m.TLS {
+		p.family("ringhttpd_tls_handshakes_total", "counter", "TLS handshakes, by result.")
+		p.sample("ringhttpd_tls_handshakes_total", float64(c.tlsHandshakes), "result", "ok")
+		p.sample("ringhttpd_tls_handshakes_total", float64(c.tlsFailures), "result", "failed")
+	}
 	if m.Backend == BackendUring {
 		p.family("ringhttpd_ring_enters_total", "counter", "io_uring_enter calls (one per loop turn); completions per enter is the ratio of the two rates.")
 		p.sample("ringhttpd_ring_enters_total", float64(c.waits))

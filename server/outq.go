@@ -109,19 +109,46 @@ func (q *outq) empty() bool { return q.head == len(q.segs) }
 // segment may be partly sent already (its b or off/n say what is left).
 func (q *outq) pending() []seg { return q.segs[q.head:] }
 
+// sealer appends p, transformed, to dst; the result must fit dst's
+// capacity when the caller promised room for it (a TLS record layer seals;
+// copier copies).
+type sealer interface {
+	Seal(dst, p []byte) []byte
+}
+
+// copier is the identity sealer.
+type copier struct{}
+
+func (copier) Seal(dst, p []byte) []byte { return append(dst, p...) }
+
 // appendCopy copies p into the queue.
 func (q *outq) appendCopy(pool *chunkPool, p []byte) {
 	if len(p) == 0 {
 		return
 	}
-	q.bytes += int64(len(p))
-	if q.cur != nil && cap(q.cur)-len(q.cur) >= len(p) {
+	q.appendSealed(pool, p, len(p), copier{})
+}
+
+// appendSealed appends s.Seal(p) to the queue, into the current chunk when
+// it has room bytes left, else into a new one; room must bound the sealed
+// size.
+func (q *outq) appendSealed(pool *chunkPool, p []byte, room int, s sealer) {
+	if q.cur != nil && cap(q.cur)-len(q.cur) >= room {
 		start := len(q.cur)
-		q.cur = append(q.cur, p...)
+		out := s.Seal(q.cur[start:start], p)
+		n := len(out)
+		if n == 0 {
+			return
+		}
+		if cap(out) != cap(q.cur)-start { // reallocated: the room was short
+			panic("server: sealer outgrew its room")
+		}
+		q.bytes += int64(n)
+		q.cur = q.cur[:start+n]
 		if last := len(q.segs) - 1; last >= q.head && q.curAt == last {
 			// The last segment ends where cur ends: extend it.
-			s := &q.segs[last]
-			s.b = s.b[:len(s.b)+len(p)]
+			sg := &q.segs[last]
+			sg.b = sg.b[:len(sg.b)+n]
 			return
 		}
 		// Move cur's ownership to the new segment, which is done last.
@@ -132,10 +159,20 @@ func (q *outq) appendCopy(pool *chunkPool, p []byte) {
 		q.fixLast()
 		return
 	}
-	c := pool.get(len(p))
-	c = append(c, p...)
+	c := s.Seal(pool.get(room), p)
+	if len(c) == 0 {
+		pool.put(c)
+		return
+	}
+	q.appendChunk(pool, c)
+}
+
+// appendChunk queues the filled chunk c (from pool.get), which the queue
+// now owns; later copies may go into its spare capacity.
+func (q *outq) appendChunk(pool *chunkPool, c []byte) {
+	q.bytes += int64(len(c))
 	q.cur = c
-	q.add(pool, seg{b: c[:len(p):len(p)], chunk: c[:0]})
+	q.add(pool, seg{b: c[:len(c):len(c)], chunk: c[:0]})
 	q.curAt = len(q.segs) - 1
 	q.fixLast()
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ringhttpd/ringhttpd/httpcore"
+	"github.com/ringhttpd/ringhttpd/tlsrec"
 )
 
 // Errors returned by Server methods.
@@ -69,6 +70,10 @@ type Server struct {
 	// (metrics.go).
 	mgen atomic.Uint64
 	pubState
+
+	hs      *tlsrec.Handshaker // TLS handshakes (nil without TLS listeners)
+	ktls    bool               // records go to kernel TLS after the handshake
+	tlsAddr net.Addr           // the first TLS listener's address
 }
 
 // New validates cfg and returns a Server for h. Nothing is bound until
@@ -81,7 +86,7 @@ func New(cfg Config, h httpcore.Handler) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range cfg.Listen {
+	for _, a := range append(append([]string(nil), cfg.Listen...), cfg.TLSListen...) {
 		if _, err := parseListen(a); err != nil {
 			return nil, err
 		}
@@ -110,9 +115,20 @@ func (s *Server) Start() error {
 	if why != "" {
 		s.log.Info("server: using epoll: io_uring unavailable", "reason", why)
 	}
-	lns, addrs, err := s.bind()
+	lns, addrs, isTLS, err := s.bind()
 	if err != nil {
 		return err
+	}
+	s.tlsAddr = nil
+	for i, t := range isTLS {
+		if t {
+			if s.tlsAddr == nil {
+				s.tlsAddr = addrs[i]
+			}
+			if s.hs == nil {
+				s.startTLS()
+			}
+		}
 	}
 	closeAll := func() {
 		for _, l := range lns {
@@ -142,6 +158,7 @@ func (s *Server) Start() error {
 	for i := range s.workers {
 		w := newWorker(s, i)
 		w.listeners = lns[i]
+		w.listenTLS = isTLS
 		s.workers[i] = w
 	}
 	for _, w := range s.workers {

@@ -62,7 +62,7 @@ func (l *uringLoop) onAccept(i int, res int32, flags uint32) {
 	if l.peer {
 		peer = peerOf(fd)
 	}
-	c := w.newConn(fd, peer)
+	c := w.newConn(fd, peer, i)
 	u := &c.io
 	l.armRecv(c, u)
 }

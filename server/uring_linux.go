@@ -75,7 +75,8 @@ const (
 	ukFileSend
 	ukOp
 	ukWake
-	ukIgnore // cancels, closes: nothing to do on completion
+	ukIgnore  // cancels, closes: nothing to do on completion
+	ukTLSRead // a file range read for the TLS transport
 )
 
 func udPack(kind uint64, gen uint32, slot int32) uint64 {
@@ -354,6 +355,8 @@ func (l *uringLoop) handle(ud uint64, res int32, flags uint32) {
 		l.onFileRead(c, u, res)
 	case ukFileSend:
 		l.onFileSend(c, u, res)
+	case ukTLSRead:
+		l.w.fileRead(c, res)
 	}
 	l.maybeClosed(c, u)
 }

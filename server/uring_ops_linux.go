@@ -64,3 +64,12 @@ func (l *uringLoop) onOp(idx int32, res int32) {
 	op.Res = res
 	l.w.opDone(ex, op)
 }
+
+// readFile reads a file range for c's TLS transport through the ring.
+func (l *uringLoop) readFile(c *conn, fd int, buf []byte, off int64) (int32, bool) {
+	s := l.sqe()
+	s.PrepRead(fd, buf, off)
+	s.SetData(udPack(ukTLSRead, c.gen, c.slot))
+	c.io.inflight++
+	return 0, false
+}

@@ -18,7 +18,8 @@ type worker struct {
 	h         httpcore.Handler
 	io        ioLoop
 	limits    httpcore.Limits
-	listeners []int // listening sockets, one per Config.Listen address
+	listeners []int  // listening sockets: Config.Listen's, then Config.TLSListen's
+	listenTLS []bool // listenTLS[i]: listeners[i] speaks TLS
 
 	conns     []*conn // slot table; conns never move
 	freeSlots []int32
@@ -52,15 +53,20 @@ type worker struct {
 
 	holdFree []*h1hold
 	exFree   []*exchange
-	chunks   chunkPool
-	alog     *workerLog
-	m        *workerMetrics // metrics.go
+	tlsFree  []*tlsConn
+	// tlsScratch receives handshake output on its way to a connection.
+	tlsScratch []byte
+	chunks     chunkPool
+	alog       *workerLog
+	m          *workerMetrics // metrics.go
 
 	// opMu guards completed and exited: helper goroutines post completed
 	// ops here and wake the loop.
 	opMu      sync.Mutex
 	completed []opResult
 	spare     []opResult
+	tlsReady  []tlsEvent // connections whose handshake has news
+	tlsSpare  []tlsEvent
 	exited    bool
 }
 
@@ -119,10 +125,14 @@ func (w *worker) tick() {
 // expire handles a connection whose timer ran out.
 func (w *worker) expire(c *conn, k timerKind) {
 	w.m.c.timeouts[k]++
-	if k == timerHeader && c.out.empty() && c.ex == nil {
-		// A request started and nothing of it was answered: say 408.
+	if k == timerHeader && c.outEmpty() && c.ex == nil && (c.tls == nil || c.tls.hs == nil) {
+		// A request started and nothing of it was answered: say 408,
+		// then close (the send timer bounds that send).
 		w.putHold(c)
 		w.answerStatus(c, 408)
+		w.retime(c)
+		w.markDirty(c)
+		return
 	}
 	c.kill = true
 	w.markDirty(c)
@@ -254,7 +264,12 @@ func (w *worker) runCompleted() {
 	w.opMu.Lock()
 	done := w.completed
 	w.completed = w.spare[:0]
+	evs := w.tlsReady
+	w.tlsReady = w.tlsSpare[:0]
 	w.opMu.Unlock()
+	w.runTLSEvents(evs)
+	clear(evs)
+	w.tlsSpare = evs[:0]
 	for i := range done {
 		w.opDone(done[i].ex, done[i].op)
 		done[i] = opResult{}

@@ -1,0 +1,370 @@
+package server
+
+import (
+	"errors"
+	"io"
+
+	"github.com/ringhttpd/ringhttpd/tlsrec"
+)
+
+// The TLS transport: between the engine's bytes and the protocol.
+//
+//   - Handshaking: received bytes go to a tlsrec.Handshake, whose
+//     crypto/tls runs on a helper goroutine; its notify posts the
+//     connection to the worker (postTLS), and the loop moves the
+//     handshake's output to the connection's outq (tlsStep). The loop never
+//     waits for it.
+//   - Userspace records: received bytes are opened in place (the engine's
+//     buffer is ours until feed returns) and the plaintext goes to the
+//     protocol; a partial record is kept in tlsConn.in. The protocol's
+//     output goes to tlsConn.plain; seal moves it into the connection's
+//     outq as records: memory is sealed straight into output chunks, file
+//     ranges are read by the engine (readFile) into a chunk and sealed in
+//     place.
+//   - Kernel TLS: the kernel seals (and opens) the records, so the protocol
+//     writes straight to the outq and file ranges keep going by splice or
+//     sendfile.
+
+// tlsHighWater bounds the sealed bytes queued ahead of the socket; sealing
+// resumes when the queue drains.
+const tlsHighWater = 128 << 10
+
+// tlsConn is a TLS connection's transport state.
+//
+// Invariants: hs != nil exactly while handshaking; rec is used only once up
+// (a failed handshake never sets it);
+// plain is empty unless the records are sealed here (!kernelTX); reading is
+// set while the engine reads a file range into rbuf for sealing, and rbuf
+// stays referenced until that read completes.
+type tlsConn struct {
+	hs       *tlsrec.Handshake
+	up       bool // the handshake succeeded: rec is set up
+	rec      tlsrec.Conn
+	kernelTX bool // the kernel seals what we send
+	kernelRX bool  // the kernel opens what we receive
+	wireSkip int64 // handshake bytes still in c.out when the kernel took over
+	in       []byte
+	plain    outq
+	rbuf     []byte
+	reading  bool
+	notified bool // close_notify is queued
+	posted   bool // in the worker's handshake event list
+}
+
+// errTLSHandshake marks a connection whose handshake failed.
+var errTLSHandshake = errors.New("server: TLS handshake failed")
+
+// tlsStart makes c a TLS connection in its handshake.
+func (w *worker) tlsStart(c *conn) {
+	t := w.getTLS()
+	c.tls = t
+	gen := c.gen
+	t.hs = w.s.hs.Start(func() { w.postTLS(c, gen) })
+}
+
+// getTLS takes a tlsConn from the worker's free list.
+func (w *worker) getTLS() *tlsConn {
+	if k := len(w.tlsFree); k > 0 {
+		t := w.tlsFree[k-1]
+		w.tlsFree[k-1] = nil
+		w.tlsFree = w.tlsFree[:k-1]
+		return t
+	}
+	return new(tlsConn)
+}
+
+// tlsClosed releases c's TLS state (the socket is closed and no engine
+// operation uses it any more).
+func (w *worker) tlsClosed(c *conn) {
+	t := c.tls
+	if t == nil {
+		return
+	}
+	c.tls = nil
+	if t.hs != nil {
+		t.hs.Abort()
+		t.hs = nil
+	}
+	t.plain.drop(&w.chunks)
+	if t.rbuf != nil {
+		w.chunks.put(t.rbuf)
+	}
+	in := t.in[:0]
+	if cap(in) > tlsInKeep {
+		in = nil
+	}
+	*t = tlsConn{in: in}
+	if len(w.tlsFree) < maxFreeTLS {
+		w.tlsFree = append(w.tlsFree, t)
+	}
+}
+
+// TLS memory pooling.
+const (
+	tlsInKeep  = 20 << 10 // one whole record with its overhead
+	maxFreeTLS = 256
+)
+
+// postTLS queues c for a handshake step on its worker's loop. Any
+// goroutine (the handshake's helper or timer).
+func (w *worker) postTLS(c *conn, gen uint32) {
+	w.opMu.Lock()
+	if w.exited {
+		w.opMu.Unlock()
+		return
+	}
+	wake := len(w.completed) == 0 && len(w.tlsReady) == 0
+	w.tlsReady = append(w.tlsReady, tlsEvent{c, gen})
+	if wake {
+		w.io.wake()
+	}
+	w.opMu.Unlock()
+}
+
+// tlsEvent names a connection whose handshake has news.
+type tlsEvent struct {
+	c   *conn
+	gen uint32
+}
+
+// runTLSEvents handles the handshake events posted since the last turn.
+// Worker thread (from runCompleted).
+func (w *worker) runTLSEvents(evs []tlsEvent) {
+	for _, e := range evs {
+		c := e.c
+		if c.gen == e.gen && c.fd >= 0 && c.tls != nil && c.tls.hs != nil {
+			w.tlsStep(c)
+		}
+	}
+}
+
+// tlsInput takes bytes received on the TLS connection c.
+func (w *worker) tlsInput(c *conn, data []byte) {
+	t := c.tls
+	if t.hs != nil {
+		t.hs.Feed(data)
+		w.tlsStep(c)
+		return
+	}
+	if t.kernelRX {
+		w.protoInput(c, data)
+		return
+	}
+	buf := data
+	if len(t.in) > 0 {
+		t.in = append(t.in, data...)
+		buf = t.in
+	}
+	plain, n, err := t.rec.Open(buf)
+	if len(plain) > 0 {
+		w.protoInput(c, plain)
+	}
+	rest := len(buf) - n
+	switch {
+	case len(t.in) > 0:
+		k := copy(t.in, t.in[n:])
+		t.in = t.in[:k]
+	case rest > 0:
+		t.in = append(t.in[:0], buf[n:]...)
+	}
+	if err != nil {
+		t.in = t.in[:0]
+		if err == io.EOF {
+			// close_notify: nothing more comes; answer what is complete.
+			if !c.eof {
+				c.eof = true
+				w.protoEOF(c)
+			}
+			return
+		}
+		// A broken record stream: our alert goes out (seal flushes it),
+		// then the connection closes.
+		c.closing = true
+		w.tlsDropPlain(c)
+	}
+}
+
+// tlsDropPlain discards protocol output not yet sealed (the record stream
+// is broken or closing for good).
+func (w *worker) tlsDropPlain(c *conn) {
+	if t := c.tls; t != nil {
+		t.plain.drop(&w.chunks)
+	}
+}
+
+// tlsStep moves a handshake's output to c.out and, once it is done, sets up
+// the record layer and hands the bytes that followed the handshake to it.
+func (w *worker) tlsStep(c *conn) {
+	t := c.tls
+	w.tlsScratch = t.hs.Output(w.tlsScratch[:0])
+	if len(w.tlsScratch) > 0 {
+		c.out.appendCopy(&w.chunks, w.tlsScratch)
+	}
+	w.markDirty(c)
+	s, err, ok := t.hs.Done()
+	if !ok {
+		w.retime(c)
+		return
+	}
+	t.hs = nil
+	if err == nil {
+		err = t.rec.Init(s)
+	}
+	if err != nil {
+		w.m.c.tlsFailures++
+		// The alert (if any) goes out, then the connection closes.
+		c.closing = true
+		w.retime(c)
+		return
+	}
+	w.m.c.tlsHandshakes++
+	t.up = true
+	w.tlsKernel(c, s)
+	w.retime(c)
+	if len(s.Leftover) > 0 {
+		w.tlsInput(c, s.Leftover)
+	}
+}
+
+// tlsKernel moves c's record protection into the kernel when the server
+// uses kernel TLS; otherwise (or on failure) records stay in userspace.
+func (w *worker) tlsKernel(c *conn, s *tlsrec.Session) {
+	if !w.s.ktls {
+		return
+	}
+	t := c.tls
+	// Receiving moves to the kernel only on a record boundary: bytes of a
+	// record already received here would be lost to it.
+	rx := len(s.Leftover) == 0
+	if err := enableKernelTLS(c.fd, &t.rec, rx); err != nil {
+		w.s.log.Debug("server: kernel TLS refused; records stay in userspace", "err", err)
+		return
+	}
+	t.kernelTX, t.kernelRX = true, rx
+	t.wireSkip = c.out.bytes
+}
+
+// pq returns the queue c's protocol writes its output to.
+func (c *conn) pq() *outq {
+	if t := c.tls; t != nil && !t.kernelTX {
+		return &t.plain
+	}
+	return &c.out
+}
+
+// tlsSeal moves what the protocol queued on c into c.out as records, up to
+// tlsHighWater, asking the engine to read file ranges.
+func (w *worker) tlsSeal(c *conn) {
+	t := c.tls
+	if !t.up || t.kernelTX || c.fd < 0 {
+		return
+	}
+	for !t.reading && c.out.bytes < tlsHighWater {
+		segs := t.plain.pending()
+		if len(segs) == 0 {
+			break
+		}
+		sg := &segs[0]
+		if sg.file == nil {
+			n := min(len(sg.b), 4*tlsrec.MaxPlaintext)
+			c.out.appendSealed(&w.chunks, sg.b[:n], t.rec.SealedLen(n)+tlsControlRoom, &t.rec)
+			w.sealed(c, int64(n))
+			continue
+		}
+		if t.rec.Pending() {
+			c.out.appendSealed(&w.chunks, nil, tlsControlRoom, &t.rec)
+		}
+		n := int(min(sg.n, tlsrec.MaxPlaintext))
+		if t.rbuf == nil {
+			t.rbuf = w.chunks.get(chunkSize)
+		}
+		h := t.rec.HeaderLen()
+		buf := t.rbuf[:h+n+t.rec.TrailerLen()]
+		res, done := w.io.readFile(c, sg.file.Fd(), buf[h:h+n], sg.off)
+		if !done {
+			t.reading = true
+			return
+		}
+		if !w.tlsSealRead(c, res) {
+			return
+		}
+	}
+	if c.closing && !t.notified && t.plain.empty() && !t.reading {
+		t.notified = true
+		c.out.appendSealed(&w.chunks, nil, tlsControlRoom, closeNotifier{&t.rec})
+	} else if t.rec.Pending() {
+		c.out.appendSealed(&w.chunks, nil, tlsControlRoom, &t.rec)
+	}
+}
+
+// sealed retires n bytes of c's plaintext queue, now records in c.out.
+func (w *worker) sealed(c *conn, n int64) {
+	c.tls.plain.advance(&w.chunks, n)
+	if w.alog != nil {
+		w.alog.sent(c, n)
+	}
+}
+
+// tlsControlRoom is the room kept for control records (a KeyUpdate, an
+// alert) sealed before application data.
+const tlsControlRoom = 64
+
+// closeNotifier seals a close_notify alert.
+type closeNotifier struct{ c *tlsrec.Conn }
+
+func (n closeNotifier) Seal(dst, _ []byte) []byte { return n.c.CloseNotify(dst) }
+
+// tlsSealRead seals res bytes the engine read into c.tls.rbuf for the file
+// range at the front of the plaintext queue. It reports whether sealing
+// may go on.
+func (w *worker) tlsSealRead(c *conn, res int32) bool {
+	t := c.tls
+	if res <= 0 {
+		// 0: the file is shorter than the answer promised (truncated
+		// since it was opened); an error: the body cannot be completed.
+		c.kill = true
+		w.markDirty(c)
+		return false
+	}
+	rec := t.rec.SealInPlace(t.rbuf[:cap(t.rbuf)], int(res))
+	if rec == nil {
+		c.kill = true
+		w.markDirty(c)
+		return false
+	}
+	c.out.appendChunk(&w.chunks, rec)
+	t.rbuf = nil
+	w.sealed(c, int64(res))
+	return true
+}
+
+// fileRead completes an engine readFile for c's TLS transport. Worker
+// thread.
+func (w *worker) fileRead(c *conn, res int32) {
+	t := c.tls
+	if t == nil || !t.reading {
+		return
+	}
+	t.reading = false
+	if c.fd < 0 {
+		return
+	}
+	if w.tlsSealRead(c, res) {
+		w.tlsSeal(c)
+	}
+	w.markDirty(c)
+}
+
+// startTLS prepares the server's handshakes and picks the record layer.
+func (s *Server) startTLS() {
+	t := s.cfg.TLS
+	alpn := t.ALPN
+	if len(alpn) == 0 {
+		alpn = []string{"http/1.1"}
+	}
+	s.hs = tlsrec.NewHandshaker(tlsrec.ServerConfig(t.Certs, alpn), tlsrec.HandshakerOptions{
+		Timeout:       t.HandshakeTimeout,
+		MaxInProgress: t.MaxHandshakes,
+	})
+	s.ktls = t.Kernel != "off" && kernelTLSUsable()
+}
