@@ -50,14 +50,64 @@ func (w *worker) putExchange(ex *exchange) {
 	}
 }
 
-// handle runs the handler for req (preflight first) with resp, which the
-// caller has reset. It returns the op the answer waits for, or nil when
-// resp is complete.
-func (w *worker) handle(req *httpcore.Request, resp *httpcore.Response) *httpcore.Op {
+// handle runs the handler for req, received on c, with resp, which the
+// caller has reset: after preflight and, on plaintext connections of a
+// server that redirects to https, instead of it. It returns the op the
+// answer waits for, or nil when resp is complete.
+func (w *worker) handle(c *conn, req *httpcore.Request, resp *httpcore.Response) *httpcore.Op {
 	if httpcore.Preflight(req, resp) {
 		return nil
 	}
+	if w.httpsPort != "" && c.tls == nil {
+		w.redirectHTTPS(req, resp)
+		return nil
+	}
 	return w.h.Serve(req, resp)
+}
+
+// redirectHTTPS answers req with a 308 to the same host, the TLS port, the
+// same path and query over https. A request without a usable host (HTTP/1.0
+// without Host) gets 400: there is nowhere to send it.
+func (w *worker) redirectHTTPS(req *httpcore.Request, resp *httpcore.Response) {
+	host := hostOnly(req.Host)
+	if len(host) == 0 || req.Path[0] != '/' {
+		httpcore.WriteError(resp, 400)
+		return
+	}
+	resp.Status = 308
+	h := httpcore.AppendStatusLine(resp.Head[:0], 308)
+	h = append(h, "Location: https://"...)
+	h = append(h, host...)
+	if w.httpsPort != "443" {
+		h = append(h, ':')
+		h = append(h, w.httpsPort...)
+	}
+	h = append(h, req.Path...)
+	if req.Query != nil {
+		h = append(h, '?')
+		h = append(h, req.Query...)
+	}
+	h = append(h, "\r\nContent-Length: 0\r\n"...)
+	resp.Head = h
+}
+
+// hostOnly returns host without its port (an IPv6 literal keeps its
+// brackets). The parser has validated host.
+func hostOnly(host []byte) []byte {
+	if len(host) > 0 && host[0] == '[' {
+		for i, b := range host {
+			if b == ']' {
+				return host[:i+1]
+			}
+		}
+		return nil
+	}
+	for i, b := range host {
+		if b == ':' {
+			return host[:i]
+		}
+	}
+	return host
 }
 
 // park moves the answer in progress (resp, from the worker's scratch) into

@@ -182,7 +182,7 @@ func (w *worker) serveLoop(c *conn, p *httpcore.Parser, buf []byte) (n int, need
 func (w *worker) serve(c *conn, req *httpcore.Request) {
 	resp := &w.resp
 	resp.Reset()
-	op := w.handle(req, resp)
+	op := w.handle(c, req, resp)
 	if op == nil {
 		w.h1Finish(c, req, resp, nil)
 		return
@@ -228,6 +228,9 @@ func noBody(req *httpcore.Request, status int) bool {
 func (w *worker) h1Finish(c *conn, req *httpcore.Request, resp *httpcore.Response, ex *exchange) {
 	if w.draining {
 		resp.Close = true
+	}
+	if c.tls != nil && w.hsts != nil && resp.Status != 0 {
+		resp.Head = append(resp.Head, w.hsts...)
 	}
 	resp.Finish(req, w.date.Line())
 	if resp.Close {

@@ -159,6 +159,12 @@ func (s *Server) Start() error {
 		w := newWorker(s, i)
 		w.listeners = lns[i]
 		w.listenTLS = isTLS
+		if s.cfg.RedirectHTTPS {
+			_, w.httpsPort, _ = net.SplitHostPort(addrs[len(s.cfg.Listen)].String())
+		}
+		if s.cfg.HSTS > 0 {
+			w.hsts = fmt.Appendf(nil, "Strict-Transport-Security: max-age=%d\r\n", int64(s.cfg.HSTS/time.Second))
+		}
 		s.workers[i] = w
 	}
 	for _, w := range s.workers {

@@ -309,3 +309,35 @@ func TestTLSCloseAndGarbage(t *testing.T) {
 		}
 	})
 }
+
+func TestTLSRedirectAndHSTS(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, backend string) {
+		s := startTLSServer(t, backend, newTestHandler(t), func(c *Config) {
+			c.RedirectHTTPS = true
+			c.HSTS = 24 * time.Hour
+		})
+		_, port, _ := net.SplitHostPort(tlsAddr(s))
+		c := dialRaw(t, s)
+		for _, tc := range []struct{ host, target, want string }{
+			{"example.test:8080", "/a/b?x=1&y", "https://example.test:" + port + "/a/b?x=1&y"},
+			{"EXAMPLE.test", "/", "https://EXAMPLE.test:" + port + "/"},
+			{"[::1]:80", "/p", "https://[::1]:" + port + "/p"},
+			{"ignored", "http://abs.test:81/q?z", "https://abs.test:" + port + "/q?z"},
+		} {
+			c.send(t, "GET "+tc.target+" HTTP/1.1\r\nHost: "+tc.host+"\r\n\r\n")
+			resp, _ := c.response(t, "GET")
+			if resp.StatusCode != 308 || resp.Header.Get("Location") != tc.want {
+				t.Fatalf("%s %s: %d %q, want 308 %q", tc.host, tc.target, resp.StatusCode, resp.Header.Get("Location"), tc.want)
+			}
+			if resp.Header.Get("Strict-Transport-Security") != "" {
+				t.Fatal("HSTS on a plaintext answer")
+			}
+		}
+		tc, r := dialTLS(t, s, clientTLS(t))
+		io.WriteString(tc, get("/mem/3"))
+		resp, _ := readResp(t, r, "GET")
+		if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") != "max-age=86400" {
+			t.Fatalf("over TLS: %d, HSTS %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
+		}
+	})
+}

@@ -51,6 +51,12 @@ type worker struct {
 	req    httpcore.Request
 	resp   httpcore.Response
 
+	// httpsPort is the port plaintext requests are redirected to (""
+	// when they are served); hsts is the Strict-Transport-Security line
+	// of answers over TLS (nil: none).
+	httpsPort string
+	hsts      []byte
+
 	holdFree []*h1hold
 	exFree   []*exchange
 	tlsFree  []*tlsConn
