@@ -241,9 +241,16 @@ func (d *Handshaker) Start(notify func()) *Handshake {
 	return h
 }
 
-// Feed hands the handshake bytes received from the client (copied).
+// Feed hands the handshake bytes received from the client (copied). Bytes
+// fed after a successful handshake ended on its helper, but before the loop
+// saw Done, are appended to the Session's Leftover: nothing is lost.
 func (h *Handshake) Feed(p []byte) {
 	h.mu.Lock()
+	if h.state == stDone && h.sess != nil && len(p) > 0 {
+		h.sess.Leftover = append(h.sess.Leftover, p...)
+		h.mu.Unlock()
+		return
+	}
 	if h.state == stDone || h.stop != nil || len(p) == 0 {
 		h.mu.Unlock()
 		return
