@@ -34,9 +34,10 @@ import (
 //     on the worker thread when the kernel is done with it, whether or not
 //     the connection is still open.
 //   - Time: w.tick() once per loop turn, right after the wait and before
-//     handling what it returned (clock, Date, expired timers, access-log
-//     flush): timers armed while handling events start from w.now, so a
-//     stale clock would give them deadlines already past.
+//     handling what it returned (clock, Date, access-log flush): timers
+//     armed while handling events start from w.now, so a stale clock would
+//     give them deadlines already past. w.expireTimers() after handling
+//     it, so that progress the wait reported counts first.
 //     w.waitTimeout() is how long the loop may sleep.
 //   - Shutdown: w.shutdownStep(closeListeners) once per loop turn; run
 //     returns when it reports true.

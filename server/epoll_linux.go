@@ -159,6 +159,7 @@ func (l *epollLoop) run() {
 				l.accept(int(tagListener - ev.Fd))
 			}
 		}
+		w.expireTimers()
 		w.syncDirty(l.sync)
 		if w.shutdownStep(l.closeListeners) {
 			break

@@ -269,6 +269,7 @@ func (l *uringLoop) run() {
 		l.enter(w.waitTimeout())
 		w.tick() // after the wait: timers armed while reaping use a fresh clock
 		l.reap()
+		w.expireTimers()
 		w.syncDirty(l.sync)
 	}
 	l.drain()

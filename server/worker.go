@@ -114,18 +114,25 @@ func (w *worker) tick() {
 	w.wall = time.Now()
 	w.now = int64(w.wall.Sub(w.epoch) / time.Millisecond)
 	w.date.Update(w.wall)
-	for {
-		c, k := w.tm.expired(w.now)
-		if c == nil {
-			break
-		}
-		w.expire(c, k)
-	}
 	if w.alog != nil && w.now >= w.nextLog {
 		w.alog.flush(false)
 		w.nextLog = w.now + 1000
 	}
 	w.maybePublish()
+}
+
+// expireTimers handles the connections whose timer ran out. Engines call it
+// once per loop turn after handling what the wait returned, so progress
+// that arrived during a long turn (a send completed, a request came) counts
+// before a timer judges the connection.
+func (w *worker) expireTimers() {
+	for {
+		c, k := w.tm.expired(w.now)
+		if c == nil {
+			return
+		}
+		w.expire(c, k)
+	}
 }
 
 // expire handles a connection whose timer ran out.
