@@ -40,7 +40,7 @@ type tlsConn struct {
 	hs       *tlsrec.Handshake
 	up       bool // the handshake succeeded: rec is set up
 	rec      tlsrec.Conn
-	kernelTX bool // the kernel seals what we send
+	kernelTX bool  // the kernel seals what we send
 	kernelRX bool  // the kernel opens what we receive
 	wireSkip int64 // handshake bytes still in c.out when the kernel took over
 	in       []byte
