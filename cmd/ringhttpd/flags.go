@@ -8,6 +8,7 @@ import (
 	"github.com/ringhttpd/ringhttpd/files"
 	"github.com/ringhttpd/ringhttpd/httpcore"
 	"github.com/ringhttpd/ringhttpd/server"
+	"github.com/ringhttpd/ringhttpd/tlsrec"
 )
 
 // Every flag of the command is declared here, once, with its default (from
@@ -42,6 +43,14 @@ const (
 	fGroup           = "group"
 	fPidFile         = "pid-file"
 	fUpgradeTimeout  = "upgrade-timeout"
+	fTLSListen       = "tls-listen"
+	fTLSCert         = "tls-cert"
+	fTLSKey          = "tls-key"
+	fRedirectHTTPS   = "redirect-https"
+	fHSTS            = "hsts"
+	fTLSHandshake    = "tls-handshake-timeout"
+	fTLSMaxHS        = "tls-max-handshakes"
+	fKernelTLS       = "kernel-tls"
 )
 
 func env(name string) []string { return []string{name} }
@@ -105,6 +114,22 @@ func serveFlags() []cli.Flag {
 			Usage: "write the process id here once serving (rewritten by the new process after an upgrade)"},
 		&cli.DurationFlag{Name: fUpgradeTimeout, Value: 30 * time.Second, EnvVars: env("RINGHTTPD_UPGRADE_TIMEOUT"),
 			Usage: "on SIGUSR2, how long the new process may take to be ready before the upgrade is abandoned"},
+		&cli.StringSliceFlag{Name: fTLSListen, EnvVars: env("RINGHTTPD_TLS_LISTEN"),
+			Usage: "HTTPS address to listen on (repeatable; like --listen); needs --tls-cert and --tls-key"},
+		&cli.StringSliceFlag{Name: fTLSCert, EnvVars: env("RINGHTTPD_TLS_CERT"),
+			Usage: "PEM certificate chain, leaf first (repeatable, paired in order with --tls-key; SNI picks by name, the first pair is the default)"},
+		&cli.StringSliceFlag{Name: fTLSKey, EnvVars: env("RINGHTTPD_TLS_KEY"),
+			Usage: "PEM private key (RSA or ECDSA) of the --tls-cert at the same position"},
+		&cli.BoolFlag{Name: fRedirectHTTPS, EnvVars: env("RINGHTTPD_REDIRECT_HTTPS"),
+			Usage: "answer every plaintext request with 308 to https:// (same host, the first TLS port, same path and query)"},
+		&cli.IntFlag{Name: fHSTS, EnvVars: env("RINGHTTPD_HSTS"),
+			Usage: "add Strict-Transport-Security: max-age=`SECONDS` to HTTPS answers (0: off)"},
+		&cli.DurationFlag{Name: fTLSHandshake, Value: tlsrec.DefaultHandshakeTimeout, EnvVars: env("RINGHTTPD_TLS_HANDSHAKE_TIMEOUT"),
+			Usage: "a TLS handshake that takes longer is closed"},
+		&cli.IntFlag{Name: fTLSMaxHS, Value: tlsrec.DefaultMaxInProgress, EnvVars: env("RINGHTTPD_TLS_MAX_HANDSHAKES"),
+			Usage: "TLS handshakes computed at once on helper goroutines (more wait in a bounded queue)"},
+		&cli.StringFlag{Name: fKernelTLS, Value: "auto", EnvVars: env("RINGHTTPD_KERNEL_TLS"),
+			Usage: "record layer after the handshake: auto (kernel TLS where the kernel has it, else userspace) or off (always userspace)"},
 	}
 }
 
@@ -134,6 +159,14 @@ type options struct {
 	group           string
 	pidFile         string
 	upgradeTimeout  time.Duration
+	tlsListen       []string
+	tlsCerts        []string
+	tlsKeys         []string
+	redirectHTTPS   bool
+	hsts            int
+	tlsHandshake    time.Duration
+	tlsMaxHS        int
+	kernelTLS       string
 }
 
 func readOptions(c *cli.Context) options {
@@ -167,5 +200,13 @@ func readOptions(c *cli.Context) options {
 		group:           c.String(fGroup),
 		pidFile:         c.String(fPidFile),
 		upgradeTimeout:  c.Duration(fUpgradeTimeout),
+		tlsListen:       c.StringSlice(fTLSListen),
+		tlsCerts:        c.StringSlice(fTLSCert),
+		tlsKeys:         c.StringSlice(fTLSKey),
+		redirectHTTPS:   c.Bool(fRedirectHTTPS),
+		hsts:            c.Int(fHSTS),
+		tlsHandshake:    c.Duration(fTLSHandshake),
+		tlsMaxHS:        c.Int(fTLSMaxHS),
+		kernelTLS:       c.String(fKernelTLS),
 	}
 }

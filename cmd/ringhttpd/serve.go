@@ -75,7 +75,7 @@ func (o *options) validate() error {
 	if o.upgradeTimeout <= 0 {
 		return fail("--%s %v: must be positive", fUpgradeTimeout, o.upgradeTimeout)
 	}
-	return nil
+	return o.validateTLS()
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -223,6 +223,9 @@ func serveAction(c *cli.Context) error {
 		AccessLog:         alog,
 		AccessLogFormat:   o.accessLogFormat,
 		Logger:            log,
+	}
+	if err := d.setupTLS(&cfg); err != nil {
+		return err
 	}
 	if creds != nil {
 		// Everything privileged is open: listeners (bound by Start just
