@@ -18,7 +18,7 @@
 #   --duration SECONDS        BENCH_DURATION    wrk seconds per run (default 5; quick 1)
 #   --sustained-rounds N      BENCH_SUSTAINED_ROUNDS (default 1: the run is 50 s per server)
 #   --workloads a,b,c         BENCH_WORKLOADS   subset (ka50,ka1000,pipe16,close,ka50-13b,
-#                                               f64k,f1m,f100m,idle10k,openloop,sustained)
+#                                               f64k,f1m,f100m,js100k,idle10k,openloop,sustained)
 #   --servers a,b,c           BENCH_SERVERS     subset (ringhttpd-uring,ringhttpd-epoll,nginx,h2o,
 #                                               lighttpd,fasthttp,net-http,floor-epoll,floor-uring)
 #   --server-cpus LIST        BENCH_SERVER_CPUS (default 0)  taskset list for the servers
@@ -170,6 +170,10 @@ mkfile 3574.html 3574
 mkfile 64k.bin 65536
 mkfile 1m.bin 1048576
 mkfile 100m.bin 104857600
+# The compression workload's file: JavaScript-like text, not a repeated line.
+if [ ! -f "$WWW/app.js" ] || [ "$(stat -c %s "$WWW/app.js")" != 102400 ]; then
+  "$BIN/mkjs" -size 102400 -out "$WWW/app.js"
+fi
 
 # --- peer configurations ------------------------------------------------------
 P_U=$((PORT_BASE + 1)) P_E=$((PORT_BASE + 2)) P_NGINX=$((PORT_BASE + 3)) P_H2O=$((PORT_BASE + 4))
@@ -182,6 +186,7 @@ render() { # render TEMPLATE PORT OUT
 render nginx.conf.tmpl "$P_NGINX" "$WORK/conf/nginx.conf"
 render h2o.conf.tmpl "$P_H2O" "$WORK/conf/h2o.conf"
 render lighttpd.conf.tmpl "$P_LIGHTTPD" "$WORK/conf/lighttpd.conf"
+render ringhttpd.toml.tmpl 0 "$WORK/conf/ringhttpd.toml"
 mkdir -p "$WORK/run/nginx-prefix/logs"
 
 SERVERS=$WORK/servers.tsv
@@ -192,8 +197,8 @@ SERVERS=$WORK/servers.tsv
     if [ -n "$RINGHTTPD_SKIP" ]; then
       printf 'ringhttpd-%s\t%s\tskip\t%s\n' $be "$port" "$RINGHTTPD_SKIP"
     else
-      printf 'ringhttpd-%s\t%s\tfiles\t%s --root %s --listen 127.0.0.1:%s --backend %s --workers %s --max-conns 20000\n' \
-        $be "$port" "$BIN/ringhttpd" "$WWW" "$port" $be "$SERVER_N"
+      printf 'ringhttpd-%s\t%s\tfiles\t%s --config %s --root %s --listen 127.0.0.1:%s --backend %s --workers %s --max-conns 20000\n' \
+        $be "$port" "$BIN/ringhttpd" "$WORK/conf/ringhttpd.toml" "$WWW" "$port" $be "$SERVER_N"
     fi
   done
   printf 'nginx\t%s\tfiles\t%s -p %s -c %s\n' "$P_NGINX" "$(command -v nginx)" "$WORK/run/nginx-prefix" "$WORK/conf/nginx.conf"

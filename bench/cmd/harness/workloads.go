@@ -30,6 +30,8 @@ type workload struct {
 	interval time.Duration // closed: reporting interval
 	rounds   int           // 0: the run's rounds; otherwise this many
 	fresh    bool          // restart the server just before the measurement
+	headers  []string      // wrk: extra request fields ("Name: value")
+	only     []string      // the servers that take part (nil: all)
 }
 
 // Document root files (bench.sh creates them).
@@ -39,6 +41,7 @@ const (
 	file64k  = "/64k.bin"
 	file1m   = "/1m.bin"
 	file100m = "/100m.bin"
+	fileJS   = "/app.js" // 100 KiB of JavaScript-like text (bench/cmd/mkjs)
 )
 
 // workloads returns the suite for a mode. d is the wrk duration per run.
@@ -59,6 +62,10 @@ func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) [
 		// wrk reads 8 KiB at a time and becomes the bottleneck on 100 MiB
 		// bodies; loadgen reads 64 KiB at a time.
 		{Workload: result.Workload{Name: "f100m", Title: "100 MiB file, 4 conns"}, path: file100m, conns: 4, duration: 2 * d, interval: 2 * d},
+		// Compression: ringhttpd compresses once per file version, in
+		// memory; nginx (gzip on, level 6) on every request.
+		{Workload: result.Workload{Name: "js100k", Title: "100 KiB JavaScript, Accept-Encoding: gzip, br, keep-alive 50 conns"}, path: fileJS, conns: 50, duration: d,
+			headers: []string{"Accept-Encoding: gzip, br"}, only: []string{"ringhttpd-uring", "ringhttpd-epoll", "nginx"}},
 		{Workload: result.Workload{Name: "idle10k", Title: fmt.Sprintf("%d idle keep-alive conns", idleN)}, path: file13, conns: idleN, fresh: true},
 		{Workload: result.Workload{Name: "openloop", Title: fmt.Sprintf("open loop %.0f req/s, 50 conns, 3.5 KB", openRate)}, path: file3k5, conns: 50, duration: openD, rate: openRate},
 		{Workload: result.Workload{Name: "sustained", Title: fmt.Sprintf("sustained, 200 clients, %s, 3.5 KB", sec(sustD))}, path: file3k5, conns: 200, duration: sustD, interval: sustEvery, rounds: sustainRounds},
@@ -85,6 +92,12 @@ func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) [
 			}
 			if w.lua != "" {
 				w.Detail += " -s " + filepath.Base(w.lua) + " (16 requests per write)"
+			}
+			for _, h := range w.headers {
+				w.Detail += " -H '" + h + "'"
+			}
+			if w.Name == "js100k" {
+				w.Detail += "; ringhttpd --config with [compress] (br, zstd, gzip made once per file version on a helper; serves br here), nginx gzip on, gzip_comp_level 6 (gzip per request; nginx-light has no brotli)"
 			}
 		}
 	}
@@ -166,6 +179,9 @@ func (e *env) wrkRun(w *workload, s *server, m map[string]float64, raw string) e
 	}
 	if w.lua != "" {
 		args = append(args, "-s", w.lua)
+	}
+	for _, h := range w.headers {
+		args = append(args, "-H", h)
 	}
 	args = append(args, "http://"+s.addr()+w.path)
 	out, err := e.client(ctx, args...).CombinedOutput()

@@ -299,7 +299,9 @@ func keyTable(b *strings.Builder, run *result.Run, servers []result.Server, ws [
 // targets checks the server issue's goals when ringhttpd ran.
 func targets(run *result.Run) string {
 	const u, ep = "ringhttpd-uring", "ringhttpd-epoll"
-	if _, ok := stat(run, u, "ka50", result.CPUPerReq); !ok {
+	_, ka := stat(run, u, "ka50", result.CPUPerReq)
+	_, js := stat(run, u, "js100k", result.CPUPerReq)
+	if !ka && !js {
 		return ""
 	}
 	cpu := func(s, w string) float64 {
@@ -341,6 +343,9 @@ func targets(run *result.Run) string {
 	for _, w := range []string{"ka50", "pipe16", "close", "f1m"} {
 		row("epoll CPU/req "+w+" ÷ nginx", cpu(ep, w)/cpu("nginx", w), 1, true)
 	}
+	// Compression done once (ringhttpd) against gzip on every request.
+	row("uring CPU/req 100 KiB JS, gzip/br accepted ÷ nginx gzip 6", cpu(u, "js100k")/cpu("nginx", "js100k"), 0.1, true)
+	row("epoll CPU/req 100 KiB JS, gzip/br accepted ÷ nginx gzip 6", cpu(ep, "js100k")/cpu("nginx", "js100k"), 0.1, true)
 	return b.String()
 }
 
