@@ -134,7 +134,6 @@ func (w *worker) compareOp(a *authRule, then func(ok, busy bool, resp *httpcore.
 		<-bcryptSem
 	}
 	op.Then = func(_ *httpcore.Op, resp *httpcore.Response) *httpcore.Op {
-		defer w.lock()()
 		if !busy && w.snap == snap { // a reload empties the cache: users may differ
 			w.remember(key, ok)
 		}

@@ -240,7 +240,23 @@ func (r *Reloadable) Serve(req *httpcore.Request, resp *httpcore.Response) *http
 		r.shared = newWorker(r, -1)
 		r.shared.mu = &r.mu
 	}
-	return r.shared.serve(req, resp)
+	return lockOps(r.shared.serve(req, resp), &r.mu)
+}
+
+// lockOps makes every Then of the chain starting at op run under mu, as the
+// shared worker's state (and its files handlers' caches) requires.
+func lockOps(op *httpcore.Op, mu *sync.Mutex) *httpcore.Op {
+	if op == nil {
+		return nil
+	}
+	then := op.Then
+	op.Then = func(o *httpcore.Op, resp *httpcore.Response) *httpcore.Op {
+		mu.Lock()
+		next := then(o, resp)
+		mu.Unlock()
+		return lockOps(next, mu)
+	}
+	return op
 }
 
 // worker is the per-worker handler. Invariant: used by one goroutine at a
@@ -290,15 +306,6 @@ func newWorker(r *Reloadable, id int) *worker {
 // Serve answers req. Per-worker handlers take no lock.
 func (w *worker) Serve(req *httpcore.Request, resp *httpcore.Response) *httpcore.Op {
 	return w.serve(req, resp)
-}
-
-// lock takes the shared worker's mutex in a Then; it returns the unlock.
-func (w *worker) lock() func() {
-	if w.mu != nil {
-		w.mu.Lock()
-		return w.mu.Unlock
-	}
-	return func() {}
 }
 
 // take makes s the worker's snapshot: per-site views (files handlers from

@@ -554,3 +554,29 @@ func BenchmarkServeSite(b *testing.B) {
 		w.Serve(req, resp)
 	}
 }
+
+// TestSharedServe: Reloadable.Serve (for engines without ForWorker) is safe
+// for concurrent use, Op chains included.
+func TestSharedServe(t *testing.T) {
+	text, _ := exampleRoots(t)
+	r, _ := newSite(t, text)
+	done := make(chan bool)
+	for g := range 4 {
+		go func() {
+			ok := true
+			for i := range 50 {
+				target := []string{"/who.txt", "/assets/app.js", "/route", "/old/x"}[(g+i)%4]
+				res := serve(t, r, newRequest(GET, target, "Host: a.test", "Accept-Encoding: gzip"))
+				if res.status != 200 && res.status != 308 {
+					ok = false
+				}
+			}
+			done <- ok
+		}()
+	}
+	for range 4 {
+		if !<-done {
+			t.Error("a request failed")
+		}
+	}
+}
