@@ -140,7 +140,7 @@ type Conn struct {
 	free     []*stream
 	maxSeen  uint32     // highest stream id the peer used to open a stream
 	opened   bitmap256  // bit i: stream maxSeen-2i was opened (not skipped)
-	resetIDs [16]uint32 // streams we reset lately: their frames are dropped quietly
+	resetIDs [32]uint32 // streams we reset lately: their frames are dropped quietly
 	resetAt  int        // next slot in resetIDs
 	goawayID uint32     // last stream id of our GOAWAY
 	goaway   bool       // we sent GOAWAY: streams above goawayID are ignored
@@ -214,7 +214,7 @@ func (c *Conn) Init(cfg *Config, host Host) {
 	c.streams = c.streams[:0]
 	c.maxSeen = 0
 	c.opened = bitmap256{}
-	c.resetIDs = [16]uint32{}
+	c.resetIDs = [32]uint32{}
 	c.resetAt = 0
 	c.goawayID, c.goaway, c.peerGone = 0, false, false
 	c.last = nil

@@ -49,7 +49,7 @@
 //
 // Closed streams are not kept. A 256-bit map of the latest stream ids tells
 // a closed stream from an id the peer skipped (an idle stream forever), and
-// a ring of the last 16 streams the Conn reset drops the frames the peer sent
+// a ring of the last 32 streams the Conn reset drops the frames the peer sent
 // before it saw the reset.
 //
 // # Responses

@@ -58,10 +58,11 @@ type stream struct {
 	fileOut  bool             // a segment of file went to a Sink
 }
 
-// Memory a pooled stream keeps between uses.
+// Memory a pooled stream keeps between uses, and how many a Conn pools.
 const (
-	maxKeepBody  = 64 << 10
-	maxKeepArena = 16 << 10
+	maxFreeStreams = 32
+	maxKeepBody    = 64 << 10
+	maxKeepArena   = 16 << 10
 )
 
 // stream returns the open stream id, or nil.
@@ -161,7 +162,9 @@ func (c *Conn) closeStream(s *stream) {
 		s.arena, s.fields = nil, nil
 	}
 	clear(s.parts[:cap(s.parts)]) // drop references to response memory
-	c.free = append(c.free, s)
+	if len(c.free) < maxFreeStreams {
+		c.free = append(c.free, s)
+	}
 }
 
 // dropBody frees the request body s buffered.
