@@ -126,7 +126,6 @@ type Conn struct {
 	// The peer's settings.
 	peerMaxFrame  int64
 	peerWindow    int64 // SETTINGS_INITIAL_WINDOW_SIZE: new streams' send window
-	tableUpdate   bool  // start the next field block with a table size update
 	settingsAcked bool  // the peer acknowledged our SETTINGS
 
 	// Connection flow control.
@@ -158,7 +157,9 @@ type Conn struct {
 	sendq    []*stream
 	sendq2   []*stream
 	releases []httpcore.FileRef // released through the Sink at the next Flush
-	hbuf     []byte             // a field block with its table size update
+	enc      encoder            // response field blocks
+	hblk     []byte             // the field block being written
+	hbuf     []byte             // its frames
 	head     [frameHeaderLen]byte
 	date     []byte            // the last date line Respond got
 	eresp    httpcore.Response // internal answers (413, 414, 431)
@@ -205,7 +206,7 @@ func (c *Conn) Init(cfg *Config, host Host) {
 	c.err = nil
 	c.peerMaxFrame = minMaxFrameSize
 	c.peerWindow = defaultWindow
-	c.tableUpdate = false
+	c.enc.reset()
 	c.settingsAcked = false
 	c.sendWin = defaultWindow
 	c.recvWin = defaultWindow
@@ -676,7 +677,7 @@ func (c *Conn) onSettings(h frameHeader, p []byte) *Error {
 		s := setting(p, i)
 		switch s.ID {
 		case SettingHeaderTableSize:
-			c.tableUpdate = true
+			c.enc.setPeerMax(s.Val)
 		case SettingEnablePush, SettingEnableConnectProtocol, SettingNoRFC7540Priorities:
 			if s.Val > 1 {
 				return ErrSettingValue

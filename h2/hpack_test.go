@@ -82,6 +82,14 @@ func TestRequestFields(t *testing.T) {
 	}
 }
 
+// appendResponseBlock encodes resp with a fresh encoder (an empty table).
+func appendResponseBlock(dst []byte, resp *httpcore.Response, date []byte) []byte {
+	var e encoder
+	e.reset()
+	st, lines := responseText(resp.Head, resp.Status)
+	return e.appendBlock(dst, st, append(append([]byte(nil), lines...), date...))
+}
+
 // decodeBlock decodes a response field block with x/net's decoder.
 func decodeBlock(t *testing.T, b []byte) []string {
 	t.Helper()
@@ -225,10 +233,13 @@ func BenchmarkResponseBlock(b *testing.B) {
 	date := []byte("Date: Tue, 03 Jan 2006 15:04:05 GMT\r\n")
 	b.Run("ours", func(b *testing.B) {
 		b.ReportAllocs()
-		resp := httpcore.Response{Status: 200, Head: head}
+		var e encoder
+		e.reset()
+		st, lines := responseText(head, 200)
+		text := append(append([]byte(nil), lines...), date...)
 		var dst []byte
 		for i := 0; i < b.N; i++ {
-			dst = appendResponseBlock(dst[:0], &resp, date)
+			dst = e.appendBlock(dst[:0], st, text)
 		}
 		b.ReportMetric(float64(len(dst)), "bytes/block")
 	})
@@ -249,4 +260,80 @@ func BenchmarkResponseBlock(b *testing.B) {
 		}
 		b.ReportMetric(float64(buf.Len()), "bytes/block")
 	})
+}
+
+// TestEncoderTable runs many responses through one encoder and one x/net
+// decoder, with the peer's table size changing between blocks: every block
+// decodes to its fields, repeated fields shrink to references, and the
+// table never outgrows what the peer allows.
+func TestEncoderTable(t *testing.T) {
+	var e encoder
+	e.reset()
+	dec := hpack.NewDecoder(4096, nil)
+	rng := uint32(1)
+	next := func(n uint32) uint32 { rng = rng*1664525 + 1013904223; return (rng >> 8) % n }
+	types := []string{"text/html", "text/css", "image/png", "application/javascript; charset=utf-8"}
+	sizes := []uint32{4096, 0, 100, 4096, 65536, 300, 4096}
+	var first, repeat int
+	for i := 0; i < 5000; i++ {
+		if i%500 == 499 {
+			// The peer changes SETTINGS_HEADER_TABLE_SIZE (sometimes twice
+			// between blocks); its decoder allows the new size at once.
+			for k := uint32(0); k <= next(2); k++ {
+				v := sizes[next(uint32(len(sizes)))]
+				e.setPeerMax(v)
+				dec.SetAllowedMaxDynamicTableSize(min(v, 4096))
+			}
+		}
+		status := []int{200, 200, 404, 403, 301, 206}[next(6)]
+		var want []string
+		var text []byte
+		add := func(name, value string) {
+			text = append(text, name+": "+value+"\r\n"...)
+			want = append(want, strings.ToLower(name)+": "+value)
+		}
+		add("Content-Type", types[next(uint32(len(types)))])
+		add("Content-Length", strconv.Itoa(int(next(100000))))
+		add("ETag", `"`+strconv.Itoa(int(next(50)))+`"`)
+		add("Server", "ringhttpd")
+		if next(3) == 0 {
+			add("X-Long", strings.Repeat("l", int(next(3000))))
+		}
+		add("Cache-Control", "max-age="+strconv.Itoa(int(next(5))))
+		add("Date", "Mon, 02 Jan 2006 15:04:0"+strconv.Itoa(i/1000%10)+" GMT")
+		b := e.appendBlock(nil, status, text)
+		fs, err := dec.DecodeFull(b)
+		if err != nil {
+			t.Fatalf("block %d does not decode: %v", i, err)
+		}
+		got := []string{}
+		for _, f := range fs {
+			got = append(got, f.Name+": "+f.Value)
+		}
+		want = append([]string{":status: " + strconv.Itoa(status)}, want...)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("block %d:\n%s\nwant:\n%s", i, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if e.size > e.max || e.max > 4096 {
+			t.Fatalf("table size %d over max %d", e.size, e.max)
+		}
+		if i == 0 {
+			first = len(b)
+		}
+		if i == 1 {
+			for k := 0; k < 2; k++ {
+				b2 := e.appendBlock(nil, 200, []byte("Server: ringhttpd\r\nContent-Type: text/html\r\n"))
+				repeat = len(b2)
+				if _, err := dec.DecodeFull(b2); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if repeat != 3 {
+		t.Errorf("a repeated server and content-type took %d bytes (first block %d)", repeat, first)
+	}
+	if len(e.arena) > 2*maxEncTable+4096 {
+		t.Errorf("arena grew to %d", len(e.arena))
+	}
 }

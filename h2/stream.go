@@ -15,7 +15,7 @@ type fieldRef struct{ ns, ne, vs, ve int32 }
 // Closed streams are not kept: Conn.classify knows what a closed id was.
 //
 // Invariants: dispatched streams have recvDone and no response yet;
-// responded streams have a response plan (hblock, parts) and the host no
+// responded streams have a response plan (status, htext, parts) and the host no
 // longer holds them; file is nil or the FileRef the plan reads, owned here
 // until its last segment goes to a Sink with release=true.
 type stream struct {
@@ -49,7 +49,8 @@ type stream struct {
 	body      []byte
 
 	// Response.
-	hblock   []byte           // encoded field block
+	status   int              // response status
+	htext    []byte           // response field lines (resp.Head's after the status line, and the date)
 	parts    []httpcore.Part  // body pieces left to frame (empty ones dropped)
 	pi       int              // current part
 	left     int64            // body bytes left to frame
@@ -106,7 +107,7 @@ func (c *Conn) newStream(id uint32) *stream {
 		cookieVal: span{-1, -1},
 		declared:  -1,
 		body:      s.body[:0],
-		hblock:    s.hblock[:0],
+		htext:     s.htext[:0],
 		parts:     s.parts[:0],
 		lastFile:  -1,
 	}
@@ -254,7 +255,11 @@ func (c *Conn) Respond(id uint32, resp *httpcore.Response, noBody bool, date []b
 
 // plan sets s's response from resp and queues s for sending.
 func (c *Conn) plan(s *stream, resp *httpcore.Response, noBody bool, date []byte) {
-	s.hblock = appendResponseBlock(s.hblock[:0], resp, date)
+	// The field block is encoded when it is sent: blocks use the dynamic
+	// table in the order the peer decodes them.
+	status, lines := responseText(resp.Head, resp.Status)
+	s.status = status
+	s.htext = append(append(s.htext[:0], lines...), date...)
 	s.parts, s.pi, s.left, s.lastFile = s.parts[:0], 0, 0, -1
 	s.file = resp.File
 	if !noBody {
@@ -393,41 +398,30 @@ func (c *Conn) sendStep(out Sink, s *stream) (did, keep bool) {
 	return true, true
 }
 
-// writeHeaders writes s's field block as HEADERS and CONTINUATION frames.
+// writeHeaders encodes s's field block and writes it as HEADERS and
+// CONTINUATION frames.
 func (c *Conn) writeHeaders(out Sink, s *stream) {
-	block := s.hblock
+	c.hblk = c.enc.appendBlock(c.hblk[:0], s.status, s.htext)
+	block := c.hblk
 	max := int(c.peerMaxFrame)
-	var end uint8
+	typ := FrameHeaders
+	var flags uint8
 	if s.left == 0 {
-		end = flagEndStream
+		flags = flagEndStream
 	}
 	b := c.hbuf[:0]
-	first := len(block)
-	if c.tableUpdate {
-		first++ // a size update to 0: we never use the dynamic table
-	}
-	typ := FrameHeaders
-	flags := end
-	n := min(first, max)
-	rest := block
 	for {
-		if n == first {
+		n := min(len(block), max)
+		if n == len(block) {
 			flags |= flagEndHeaders
 		}
 		b = appendFrameHeader(b, n, typ, flags, s.id)
-		if c.tableUpdate {
-			b = append(b, 0x20)
-			c.tableUpdate = false
-			n--
-		}
-		b = append(b, rest[:n]...)
-		rest = rest[n:]
-		if len(rest) == 0 {
+		b = append(b, block[:n]...)
+		block = block[n:]
+		if len(block) == 0 {
 			break
 		}
 		typ, flags = FrameContinuation, 0
-		first = len(rest)
-		n = min(first, max)
 	}
 	out.Write(b)
 	c.hbuf = b[:0]
