@@ -28,8 +28,9 @@
 //	            frame handlers, indexed by type; connection flow control
 //	stream.go   stream states, Respond, the send path (Flush) and send
 //	            windows
-//	hpack.go    field blocks in through x/net/http2/hpack with their limits;
-//	            the response field block encoder (no allocation)
+//	hpack.go    field blocks in through x/net/http2/hpack with their limits
+//	encoder.go  the response field block encoder (dynamic table, no
+//	            allocation)
 //	request.go  pseudo-header rules and the httpcore.Request a Host gets
 //	config.go   Config, defaults and limits
 //
@@ -55,8 +56,12 @@
 // # Responses
 //
 // resp.Head's status line and "Name: value" lines become one HPACK field
-// block of literals (static-table names, Huffman values when shorter);
-// Connection, Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade and TE
+// block, encoded when its HEADERS frame is written: fields shared across
+// responses (server, content-type, vary, the date of the current second)
+// enter the dynamic table once and are one-byte references after that;
+// per-resource fields (etag, last-modified, content-length) are literals
+// with static-table names, Huffman-coded when shorter. Connection,
+// Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade and TE
 // are dropped. Bodies go out as DATA frames of at most the peer's
 // SETTINGS_MAX_FRAME_SIZE within both send windows: in-memory bytes by
 // reference (Sink.WriteRef), file ranges as a 9-byte frame head followed by
