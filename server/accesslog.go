@@ -115,6 +115,7 @@ type workerLog struct {
 	sec    int64  // unix second stamp was made for
 	stamp  []byte // "[24/Nov/2026:05:00:00 +0000]" or "2026-11-24T05:00:00Z"
 	recs   []pendLine
+	now    pendLine // logNow's
 	free   []int32
 	conns  []connLog // by connection slot
 }
@@ -316,6 +317,20 @@ func (wl *workerLog) logAnswer(c *conn, ex *exchange, req *httpcore.Request, sta
 		cl.head = idx
 	}
 	cl.tail = idx
+}
+
+// logNow writes the line of c's answer to req at once, with bodyLen as the
+// bytes sent: HTTP/2 interleaves its streams' answers on the connection, so
+// their bytes cannot be told apart as they are sent.
+func (wl *workerLog) logNow(c *conn, ex *exchange, req *httpcore.Request, status int, start, bodyLen int64) {
+	r := &wl.now
+	if ex != nil {
+		r.frag = append(r.frag[:0], ex.logLine...)
+	} else {
+		r.frag = wl.appendStart(r.frag[:0], c, req)
+	}
+	r.start, r.status = start, status
+	wl.write(c.w, r, bodyLen, bodyLen)
 }
 
 // sent reports n more bytes of c's answers sent: lines whose answers are

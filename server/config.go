@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ringhttpd/ringhttpd/h2"
 	"github.com/ringhttpd/ringhttpd/httpcore"
 	"github.com/ringhttpd/ringhttpd/tlsrec"
 )
@@ -57,6 +58,15 @@ type Config struct {
 	// HSTS, when positive, adds "Strict-Transport-Security: max-age=N"
 	// (N in seconds) to every answer over TLS.
 	HSTS time.Duration
+
+	// H2C lets plaintext connections speak HTTP/2 by prior knowledge (a
+	// connection that starts with the HTTP/2 preface). DisableH2 keeps
+	// TLS connections on HTTP/1.1 (ALPN offers only http/1.1). H2 tunes
+	// HTTP/2 (streams, windows, attack budgets); its Limits come from
+	// Limits.
+	H2C       bool
+	DisableH2 bool
+	H2        h2.Config
 
 	// Backend is "auto" (uring when available, else epoll), "uring" or "epoll".
 	Backend string

@@ -26,7 +26,8 @@ const (
 //
 // Layers, bottom up: the engine moves bytes and file segments; the
 // transport (plain, or TLS: tls.go) transforms them; the protocol
-// (HTTP/1.1, h1.go) parses input and queues answers on c.pq().
+// (HTTP/1.1, h1.go, or HTTP/2, h2.go) parses input and queues answers on
+// c.pq().
 //
 // Invariants: a conn belongs to one worker and is touched only on its
 // thread. hold is nil unless input is buffered between reads (a partial
@@ -43,6 +44,7 @@ type conn struct {
 	peer netip.AddrPort
 
 	tls  *tlsConn  // the TLS transport (tls.go); nil on plaintext connections
+	h2   *h2State  // the HTTP/2 protocol (h2.go); nil for HTTP/1.1
 	hold *h1hold   // input kept between reads; nil when there is none
 	ex   *exchange // HTTP/1: the request whose answer waits for an op
 	out  outq      // bytes for the socket (records, on TLS connections)
@@ -78,7 +80,15 @@ func (c *conn) wantClose() bool {
 	if c.fd < 0 {
 		return false
 	}
-	return c.kill || (c.closing && c.outEmpty() && c.ex == nil) || (c.w.draining && c.idle() && !c.w.s.handover.Load())
+	if c.kill {
+		return true
+	}
+	if c.closing && c.outEmpty() && c.ex == nil {
+		if st := c.h2; st == nil || st.failed || (c.ops == 0 && c.h2Idle()) {
+			return true
+		}
+	}
+	return (c.w.draining && c.idle() && !c.w.s.handover.Load())
 }
 
 // outEmpty reports whether nothing is left to send: no bytes for the
@@ -111,7 +121,8 @@ func (c *conn) wantWrite() bool { return c.fd >= 0 && !c.out.empty() }
 
 // idle reports whether c is between requests with nothing in flight.
 func (c *conn) idle() bool {
-	return c.held() == 0 && c.outEmpty() && c.ex == nil && (c.tls == nil || c.tls.hs == nil)
+	return c.held() == 0 && c.outEmpty() && c.ex == nil && (c.tls == nil || c.tls.hs == nil) &&
+		c.ops == 0 && c.h2Idle()
 }
 
 // held returns the number of input bytes c keeps between reads.
@@ -164,6 +175,7 @@ func (w *worker) closed(c *conn) {
 	}
 	w.putHold(c)
 	w.tlsClosed(c)
+	w.h2Closed(c)
 	c.fd = -1
 	w.nconns--
 	if c.ops == 0 {
@@ -193,6 +205,9 @@ func (w *worker) syncDirty(sync func(*conn)) {
 		w.dirty[i] = nil
 		c.dirty = false
 		if c.fd >= 0 {
+			if c.h2 != nil {
+				w.h2Flush(c)
+			}
 			if c.tls != nil {
 				w.tlsSeal(c)
 			}
@@ -219,13 +234,26 @@ func (w *worker) feed(c *conn, data []byte) {
 	w.markDirty(c)
 }
 
-// protoInput hands plaintext input to c's protocol.
+// protoInput hands plaintext input to c's protocol. A plaintext
+// connection whose first bytes are the HTTP/2 preface speaks HTTP/2 when
+// the server allows h2c.
 func (w *worker) protoInput(c *conn, data []byte) {
+	if c.h2 == nil && w.h2c && c.tls == nil && c.served == 0 && c.hold == nil && h2Wants(data) {
+		w.h2Start(c)
+	}
+	if c.h2 != nil {
+		w.h2Input(c, data)
+		return
+	}
 	w.h1Input(c, data)
 }
 
 // protoEOF tells c's protocol that no more input comes.
 func (w *worker) protoEOF(c *conn) {
+	if c.h2 != nil {
+		w.h2EOF(c)
+		return
+	}
 	w.h1EOF(c)
 }
 
@@ -255,14 +283,16 @@ func (w *worker) sent(c *conn, n int64) {
 	if w.alog != nil {
 		w.logSent(c, n)
 	}
-	if c.tls != nil && c.tls.hs == nil && !c.tls.plain.empty() {
-		w.markDirty(c) // more to seal
+	if (c.tls != nil && c.tls.hs == nil && !c.tls.plain.empty()) || c.h2 != nil {
+		w.markDirty(c) // more to seal, or frames to flush
 	}
 	if !c.outEmpty() {
 		w.tm.arm(c, timerSend, w.now) // progress restarts the send timer
 		return
 	}
-	w.h1Drained(c)
+	if c.h2 == nil {
+		w.h1Drained(c)
+	}
 	w.retime(c)
 }
 
@@ -297,6 +327,11 @@ func (w *worker) retime(c *conn) {
 		return
 	case !c.outEmpty():
 		k = timerSend
+	case c.h2 != nil:
+		if k = c.h2Timer(); k == timerNone {
+			w.tm.disarm(c)
+			return
+		}
 	case c.held() > 0 || (c.tls != nil && (c.tls.hs != nil || len(c.tls.in) > 0)):
 		k = timerHeader
 	default:

@@ -17,12 +17,16 @@ const maxFreeExchanges = 256
 // Invariant: an exchange belongs to one connection from get to put; the
 // connection's slot is not reused while it has one (c.ops counts them).
 type exchange struct {
-	c       *conn
-	req     httpcore.Request
-	resp    httpcore.Response
-	op      *httpcore.Op
-	logLine []byte
-	start   int64 // loop turn that completed the request, ns since the worker's epoch
+	// stream is the HTTP/2 stream the request came on (0: HTTP/1.1);
+	// cancelled says the stream was reset meanwhile.
+	stream    uint32
+	cancelled bool
+	c         *conn
+	req       httpcore.Request
+	resp      httpcore.Response
+	op        *httpcore.Op
+	logLine   []byte
+	start     int64 // loop turn that completed the request, ns since the worker's epoch
 }
 
 // getExchange takes an exchange from the worker's free list.
@@ -42,6 +46,7 @@ func (w *worker) getExchange(c *conn) *exchange {
 // putExchange returns ex to the free list.
 func (w *worker) putExchange(ex *exchange) {
 	ex.c, ex.op = nil, nil
+	ex.stream, ex.cancelled = 0, false
 	ex.req = httpcore.Request{}
 	ex.resp.Reset()
 	ex.logLine = ex.logLine[:0]
@@ -145,13 +150,23 @@ func (w *worker) opDone(ex *exchange, op *httpcore.Op) {
 	w.pendingOps--
 	c.ops--
 	ex.op = nil
-	if c.fd < 0 || c.kill {
+	if c.fd < 0 || c.kill || ex.cancelled {
 		if op.Abandon != nil {
 			op.Abandon(op)
 		}
-		w.h1Abandon(c, ex)
-		if c.fd < 0 && c.ops == 0 {
-			w.freeConn(c)
+		if ex.stream != 0 {
+			w.h2Unpark(c, ex)
+			w.putExchange(ex)
+		} else {
+			w.h1Abandon(c, ex)
+		}
+		if c.fd < 0 {
+			if c.ops == 0 {
+				w.freeConn(c)
+			}
+		} else {
+			w.retime(c)
+			w.markDirty(c)
 		}
 		return
 	}
@@ -159,7 +174,11 @@ func (w *worker) opDone(ex *exchange, op *httpcore.Op) {
 		w.startOp(ex, next)
 		return
 	}
-	w.h1Answered(c, ex)
+	if ex.stream != 0 {
+		w.h2Answered(c, ex)
+	} else {
+		w.h1Answered(c, ex)
+	}
 	w.retime(c)
 	w.markDirty(c)
 }

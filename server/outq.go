@@ -215,6 +215,16 @@ func (q *outq) appendFile(pool *chunkPool, f httpcore.FileRef, off, n int64) boo
 	return true
 }
 
+// appendRelease queues the release of f, in order: f is released once the
+// segments before it are sent or dropped (at once when none is pending).
+func (q *outq) appendRelease(pool *chunkPool, f httpcore.FileRef) {
+	if q.empty() {
+		f.Release()
+		return
+	}
+	q.add(pool, seg{file: f, release: true})
+}
+
 // markRelease marks the last queued segment as the last user of its file.
 func (q *outq) markRelease() {
 	q.segs[len(q.segs)-1].release = true
@@ -241,6 +251,12 @@ func (q *outq) advance(pool *chunkPool, n int64) {
 			}
 			n -= s.n
 		}
+		q.done(pool, q.head)
+		q.head++
+	}
+	// Release markers (appendRelease) carry no bytes: retire those now
+	// at the front, so no engine ever sees one.
+	for q.head < len(q.segs) && q.segs[q.head].file != nil && q.segs[q.head].n == 0 {
 		q.done(pool, q.head)
 		q.head++
 	}

@@ -159,6 +159,9 @@ func (s *Server) Start() error {
 		w := newWorker(s, i)
 		w.listeners = lns[i]
 		w.listenTLS = isTLS
+		w.h2cfg = s.cfg.H2
+		w.h2cfg.Limits = s.cfg.Limits
+		w.h2c = s.cfg.H2C
 		if s.cfg.RedirectHTTPS {
 			_, w.httpsPort, _ = net.SplitHostPort(addrs[len(s.cfg.Listen)].String())
 		}

@@ -220,6 +220,9 @@ func (w *worker) tlsStep(c *conn) {
 	w.m.c.tlsHandshakes++
 	t.up = true
 	w.tlsKernel(c, s)
+	if s.ALPN == "h2" {
+		w.h2Start(c)
+	}
 	w.retime(c)
 	if len(s.Leftover) > 0 {
 		w.tlsInput(c, s.Leftover)
@@ -360,7 +363,10 @@ func (s *Server) startTLS() {
 	t := s.cfg.TLS
 	alpn := t.ALPN
 	if len(alpn) == 0 {
-		alpn = []string{"http/1.1"}
+		alpn = []string{"h2", "http/1.1"}
+		if s.cfg.DisableH2 {
+			alpn = alpn[1:]
+		}
 	}
 	s.hs = tlsrec.NewHandshaker(tlsrec.ServerConfig(t.Certs, alpn), tlsrec.HandshakerOptions{
 		Timeout:       t.HandshakeTimeout,

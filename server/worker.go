@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringhttpd/ringhttpd/h2"
 	"github.com/ringhttpd/ringhttpd/httpcore"
 )
 
@@ -60,6 +61,9 @@ type worker struct {
 	holdFree []*h1hold
 	exFree   []*exchange
 	tlsFree  []*tlsConn
+	h2Free   []*h2State
+	h2cfg    h2.Config // what HTTP/2 connections advertise and enforce
+	h2c      bool      // plaintext connections may start with the HTTP/2 preface
 	// tlsScratch receives handshake output on its way to a connection.
 	tlsScratch []byte
 	chunks     chunkPool
@@ -138,7 +142,7 @@ func (w *worker) expireTimers() {
 // expire handles a connection whose timer ran out.
 func (w *worker) expire(c *conn, k timerKind) {
 	w.m.c.timeouts[k]++
-	if k == timerHeader && c.outEmpty() && c.ex == nil && (c.tls == nil || c.tls.hs == nil) {
+	if k == timerHeader && c.outEmpty() && c.ex == nil && (c.tls == nil || c.tls.hs == nil) && c.h2 == nil {
 		// A request started and nothing of it was answered: say 408,
 		// then close (the send timer bounds that send).
 		w.putHold(c)
@@ -218,6 +222,8 @@ func (w *worker) shutdownStep(closeListeners func()) bool {
 			if c.fd >= 0 && c.idle() && !w.s.handover.Load() {
 				c.kill = true
 				w.markDirty(c)
+			} else if c.fd >= 0 && c.h2 != nil {
+				w.markDirty(c) // h2Flush sends GOAWAY
 			}
 		}
 	}

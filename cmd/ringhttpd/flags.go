@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ringhttpd/ringhttpd/files"
+	"github.com/ringhttpd/ringhttpd/h2"
 	"github.com/ringhttpd/ringhttpd/httpcore"
 	"github.com/ringhttpd/ringhttpd/server"
 	"github.com/ringhttpd/ringhttpd/tlsrec"
@@ -51,6 +52,10 @@ const (
 	fTLSHandshake    = "tls-handshake-timeout"
 	fTLSMaxHS        = "tls-max-handshakes"
 	fKernelTLS       = "kernel-tls"
+	fH2C             = "h2c"
+	fNoH2            = "no-h2"
+	fH2MaxStreams    = "h2-max-streams"
+	fH2Window        = "h2-window"
 )
 
 func env(name string) []string { return []string{name} }
@@ -130,6 +135,14 @@ func serveFlags() []cli.Flag {
 			Usage: "TLS handshakes computed at once on helper goroutines (more wait in a bounded queue)"},
 		&cli.StringFlag{Name: fKernelTLS, Value: "auto", EnvVars: env("RINGHTTPD_KERNEL_TLS"),
 			Usage: "record layer after the handshake: auto (kernel TLS where the kernel has it, else userspace) or off (always userspace)"},
+		&cli.BoolFlag{Name: fH2C, EnvVars: env("RINGHTTPD_H2C"),
+			Usage: "plaintext listeners also speak HTTP/2 to clients that start with its preface (prior knowledge; no Upgrade: h2c)"},
+		&cli.BoolFlag{Name: fNoH2, EnvVars: env("RINGHTTPD_NO_H2"),
+			Usage: "HTTPS offers only http/1.1 by ALPN (HTTP/2 is offered by default)"},
+		&cli.IntFlag{Name: fH2MaxStreams, Value: h2.DefaultMaxConcurrentStreams, EnvVars: env("RINGHTTPD_H2_MAX_STREAMS"),
+			Usage: "HTTP/2 streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS)"},
+		&cli.IntFlag{Name: fH2Window, Value: h2.DefaultInitialWindowSize, EnvVars: env("RINGHTTPD_H2_WINDOW"),
+			Usage: "HTTP/2 receive window per stream in bytes (SETTINGS_INITIAL_WINDOW_SIZE; request bodies)"},
 	}
 }
 
@@ -167,6 +180,10 @@ type options struct {
 	tlsHandshake    time.Duration
 	tlsMaxHS        int
 	kernelTLS       string
+	h2c             bool
+	noH2            bool
+	h2MaxStreams    int
+	h2Window        int
 }
 
 func readOptions(c *cli.Context) options {
@@ -208,5 +225,9 @@ func readOptions(c *cli.Context) options {
 		tlsHandshake:    c.Duration(fTLSHandshake),
 		tlsMaxHS:        c.Int(fTLSMaxHS),
 		kernelTLS:       c.String(fKernelTLS),
+		h2c:             c.Bool(fH2C),
+		noH2:            c.Bool(fNoH2),
+		h2MaxStreams:    c.Int(fH2MaxStreams),
+		h2Window:        c.Int(fH2Window),
 	}
 }

@@ -227,6 +227,7 @@ func serveAction(c *cli.Context) error {
 	if err := d.setupTLS(&cfg); err != nil {
 		return err
 	}
+	d.setupH2(&cfg)
 	if creds != nil {
 		// Everything privileged is open: listeners (bound by Start just
 		// before this runs), root, access log, pid file, metrics socket.

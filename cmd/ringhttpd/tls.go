@@ -24,6 +24,12 @@ func (o *options) validateTLS() error {
 	if o.tlsHandshake <= 0 || o.tlsMaxHS <= 0 {
 		return fail("--%s and --%s must be positive", fTLSHandshake, fTLSMaxHS)
 	}
+	if o.h2MaxStreams <= 0 || o.h2MaxStreams > 1<<20 {
+		return fail("--%s %d: want 1 to 1048576", fH2MaxStreams, o.h2MaxStreams)
+	}
+	if o.h2Window < 1 || o.h2Window > 1<<31-1 {
+		return fail("--%s %d: want 1 to 2147483647", fH2Window, o.h2Window)
+	}
 	switch o.kernelTLS {
 	case "auto", "off":
 	default:
@@ -39,6 +45,15 @@ func (o *options) tlsPairs() []tlsrec.Pair {
 		p[i] = tlsrec.Pair{CertFile: o.tlsCerts[i], KeyFile: o.tlsKeys[i]}
 	}
 	return p
+}
+
+// setupH2 sets cfg's HTTP/2 options.
+func (d *daemon) setupH2(cfg *server.Config) {
+	o := &d.o
+	cfg.H2C = o.h2c
+	cfg.DisableH2 = o.noH2
+	cfg.H2.MaxConcurrentStreams = uint32(o.h2MaxStreams)
+	cfg.H2.InitialWindowSize = uint32(o.h2Window)
 }
 
 // setupTLS loads the certificates into cfg (nil when no certificate is
