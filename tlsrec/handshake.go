@@ -261,7 +261,10 @@ func (h *Handshake) Feed(p []byte) {
 		return
 	}
 	if h.inOff > 0 && h.inOff == len(h.in) {
-		h.in, h.inOff, h.recEnd = h.in[:0], 0, 0
+		// Everything was handed out: start over, keeping the end of a
+		// record handed out in part relative to the new start.
+		h.recEnd -= h.inOff
+		h.in, h.inOff = h.in[:0], 0
 	}
 	h.in = append(h.in, p...)
 	switch h.state {

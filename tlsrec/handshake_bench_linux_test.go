@@ -34,72 +34,6 @@ func measureHelperCPU() {
 	})
 }
 
-// pipeHandshake runs one handshake of a crypto/tls client over a pipe,
-// pumping bytes like an engine loop, and returns the server's Handshake.
-func pipeHandshake(tb testing.TB, d *Handshaker, cfg *tls.Config) *Handshake {
-	cc, sc := net.Pipe()
-	defer sc.Close()
-	cerr := make(chan error, 1)
-	go func() {
-		c := tls.Client(cc, cfg)
-		err := c.Handshake()
-		if err == nil && cfg.ClientSessionCache != nil {
-			// A TLS 1.3 ticket is stored when the client reads past the
-			// handshake; it is already buffered.
-			c.SetReadDeadline(time.Now().Add(time.Millisecond))
-			c.Read(make([]byte, 1))
-		}
-		cerr <- err
-		cc.Close()
-	}()
-	data := make(chan []byte, 16)
-	go func() {
-		for {
-			buf := make([]byte, 4096)
-			n, err := sc.Read(buf)
-			if n > 0 {
-				data <- buf[:n]
-			}
-			if err != nil {
-				close(data)
-				return
-			}
-		}
-	}()
-	wake := make(chan struct{}, 1)
-	h := d.Start(func() {
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
-	})
-	var out []byte
-	for {
-		if out = h.Output(out[:0]); len(out) > 0 {
-			sc.Write(out)
-		}
-		if _, err, ok := h.Done(); ok {
-			if err != nil {
-				tb.Fatal(err)
-			}
-			break
-		}
-		select {
-		case p, ok := <-data:
-			if !ok {
-				data = nil // the client is done; wait for the server
-				continue
-			}
-			h.Feed(p)
-		case <-wake:
-		}
-	}
-	if err := <-cerr; err != nil {
-		tb.Fatal(err)
-	}
-	return h
-}
-
 // BenchmarkHandshake reports the server's CPU per handshake on the helper
 // goroutine (server-µs/op) with an ECDSA P-256 certificate (and one RSA
 // 2048 case), full and resumed; ns/op is wall time with the client in the
@@ -125,12 +59,12 @@ func BenchmarkHandshake(b *testing.B) {
 			cfg.MaxVersion = tc.vers
 			if tc.resume {
 				cfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
-				pipeHandshake(b, env.d, cfg)
+				pipeHandshake(b, env.d, cfg, 0)
 			}
 			var cpu time.Duration
 			b.ReportAllocs()
 			for b.Loop() {
-				h := pipeHandshake(b, env.d, cfg)
+				h := pipeHandshake(b, env.d, cfg, 0)
 				s, _, _ := h.Done()
 				if s.Resumed != tc.resume {
 					b.Fatalf("resumed=%v", s.Resumed)

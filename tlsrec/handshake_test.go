@@ -84,10 +84,11 @@ func serveConn(d *Handshaker, nc net.Conn) connResult {
 	})
 	var out []byte
 	for {
+		// Done before Output: once ok, Output has every byte to send.
+		s, err, ok := h.Done()
 		if out = h.Output(out[:0]); len(out) > 0 {
 			nc.Write(out)
 		}
-		s, err, ok := h.Done()
 		if ok {
 			if err != nil {
 				res.err = err
@@ -259,6 +260,7 @@ func TestHandshakeGoClient(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				c.SetDeadline(time.Now().Add(20 * time.Second)) // a failure must not hang
 				st := c.ConnectionState()
 				if st.DidResume != resume {
 					t.Fatalf("client DidResume=%v, want %v", st.DidResume, resume)
@@ -348,6 +350,7 @@ func TestRequestWithFinished(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				nc.SetDeadline(time.Now().Add(20 * time.Second))
 				hc := &holdConn{Conn: nc}
 				if vers == tls.VersionTLS12 && !resume {
 					hc.pass = true // full 1.2: send everything as it comes
@@ -410,6 +413,18 @@ func TestSequenceNumbers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("handshaker %+v", env.d.Stats())
+					select {
+					case r := <-results:
+						t.Logf("server result: %+v err=%v", r.sess, r.err)
+					case <-time.After(time.Second):
+						t.Logf("no server result")
+					}
+				}
+			})
 			exchange(t, c, []string{"x"}, true)
 			c.Close()
 			res := recv(t, results)
@@ -420,5 +435,148 @@ func TestSequenceNumbers(t *testing.T) {
 				t.Fatalf("read seq %d write seq %d, want %d %d", r, w, tc.wantRead, tc.wantW)
 			}
 		})
+	}
+}
+
+// pipeHandshake runs one handshake of a crypto/tls client over a pipe,
+// pumping bytes like an engine loop, and returns the server's Handshake.
+//
+// chunk > 0 feeds the received bytes chunk bytes at a time.
+func pipeHandshake(tb testing.TB, d *Handshaker, cfg *tls.Config, chunk int) *Handshake {
+	cc, sc := net.Pipe()
+	defer sc.Close()
+	cerr := make(chan error, 1)
+	go func() {
+		c := tls.Client(cc, cfg)
+		err := c.Handshake()
+		if err == nil && cfg.ClientSessionCache != nil {
+			// A TLS 1.3 ticket is stored when the client reads past the
+			// handshake; it is already buffered.
+			c.SetReadDeadline(time.Now().Add(time.Millisecond))
+			c.Read(make([]byte, 1))
+		}
+		cerr <- err
+		cc.Close()
+	}()
+	data := make(chan []byte, 16)
+	go func() {
+		for {
+			buf := make([]byte, 4096)
+			n, err := sc.Read(buf)
+			if n > 0 {
+				data <- buf[:n]
+			}
+			if err != nil {
+				close(data)
+				return
+			}
+		}
+	}()
+	wake := make(chan struct{}, 1)
+	h := d.Start(func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	var out []byte
+	for {
+		_, err, ok := h.Done()
+		if out = h.Output(out[:0]); len(out) > 0 {
+			sc.Write(out)
+		}
+		if ok {
+			if err != nil {
+				tb.Fatal(err)
+			}
+			break
+		}
+		select {
+		case p, ok := <-data:
+			if !ok {
+				data = nil // the client is done; wait for the server
+				continue
+			}
+			for chunk > 0 && len(p) > chunk {
+				h.Feed(p[:chunk])
+				p = p[chunk:]
+			}
+			h.Feed(p)
+		case <-wake:
+		}
+	}
+	if err := <-cerr; err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+
+// TestHandshakeFeedSplits feeds whole handshakes 1, 3 and 7 bytes at a
+// time: records handed to crypto/tls in pieces keep their boundaries.
+func TestHandshakeFeedSplits(t *testing.T) {
+	env := newEnv(t, HandshakerOptions{})
+	for _, vers := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		for _, chunk := range []int{1, 3, 7} {
+			cfg := env.client("ec.example")
+			cfg.MaxVersion = vers
+			h := pipeHandshake(t, env.d, cfg, chunk)
+			s, err, _ := h.Done()
+			if err != nil || s.Version != vers {
+				t.Fatalf("%s chunk %d: %v", tls.VersionName(vers), chunk, err)
+			}
+			// The loop may Feed what it received before it saw Done.
+			n := len(s.Leftover)
+			h.Feed([]byte("late"))
+			if string(s.Leftover[n:]) != "late" {
+				t.Fatalf("bytes fed after Done: Leftover %q", s.Leftover)
+			}
+		}
+	}
+}
+
+// TestHsConnReads drives hsConn.Read directly: each Read returns bytes of
+// one record only, a record handed out in pieces keeps its boundary when
+// the buffer restarts, and bytes of the next record never come early.
+func TestHsConnReads(t *testing.T) {
+	h := &Handshake{d: &Handshaker{}, state: stRunning}
+	h.cond.L = &h.mu
+	c := &hsConn{h: h}
+	rec1 := []byte{22, 3, 3, 0, 6, 1, 2, 3, 4, 5, 6}
+	rec2 := []byte{23, 3, 3, 0, 2, 7, 8}
+	read := func(want []byte) {
+		t.Helper()
+		p := make([]byte, 100)
+		n, err := c.Read(p)
+		if err != nil || !bytes.Equal(p[:n], want) {
+			t.Fatalf("Read %x %v, want %x", p[:n], err, want)
+		}
+	}
+	h.Feed(rec1[:8]) // header and 3 body bytes
+	read(rec1[:8])
+	h.Feed(rec1[8:]) // the buffer restarts here
+	h.Feed(rec2)
+	read(rec1[8:]) // not rec1's tail plus rec2
+	read(rec2)
+	if len(h.rlog) != len(rec1)+len(rec2) {
+		t.Fatalf("rlog %d bytes", len(h.rlog))
+	}
+	// Nothing whole to hand out: Read waits until Feed or a stop.
+	done := make(chan error)
+	go func() {
+		_, err := c.Read(make([]byte, 10))
+		done <- err
+	}()
+	h.Feed([]byte{23, 3})
+	select {
+	case err := <-done:
+		t.Fatalf("Read returned %v with 2 header bytes", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	h.mu.Lock()
+	h.halt(ErrTimeout)
+	h.mu.Unlock()
+	if err := <-done; err != ErrTimeout {
+		t.Fatalf("Read after halt: %v", err)
 	}
 }
