@@ -16,6 +16,10 @@
 //	handshake.go  Handshaker and Handshake: crypto/tls on bounded helper
 //	              goroutines behind a non-blocking loop API; Session, the
 //	              outcome (keys from the key log, sequence numbers counted)
+//	ktls.go       kernel TLS: the tls12_crypto_info_* layout, control records
+//	              (KernelControl, KernelAlert), KernelReport
+//	ktls_linux.go EnableKernel (TCP_ULP, TLS_TX, TLS_RX), record-type cmsgs,
+//	              ProbeKernel; ktls_other.go: stubs (errors.ErrUnsupported)
 //
 // # Handshakes
 //
@@ -30,6 +34,17 @@
 // crypto/tls reads through a net.Conn that hands it at most one record per
 // Read, so bytes after the client's Finished (a request sent with it) stay
 // in Session.Leftover for the record layer.
+//
+// # Kernel TLS
+//
+// Where ProbeKernel reports TX and RX for the session's version and cipher,
+// the engine opens Session.Leftover with a Conn first; if that ends on a
+// record boundary it calls EnableKernel(fd, c) and from then on moves
+// plaintext (files by splice/sendfile). Records that are not application
+// data arrive through recvmsg with a TLS_GET_RECORD_TYPE cmsg (RecordType):
+// hand them to c.KernelControl; send c.KernelAlert() or CloseNotifyAlert
+// with sendmsg and AppendRecordTypeCmsg(RecordAlert). A partial record in
+// Leftover keeps the connection on the userspace record layer.
 //
 // # Record layer
 //
