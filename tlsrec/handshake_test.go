@@ -511,7 +511,6 @@ func pipeHandshake(tb testing.TB, d *Handshaker, cfg *tls.Config, chunk int) *Ha
 	return h
 }
 
-
 // TestHandshakeFeedSplits feeds whole handshakes 1, 3 and 7 bytes at a
 // time: records handed to crypto/tls in pieces keep their boundaries.
 func TestHandshakeFeedSplits(t *testing.T) {
