@@ -116,7 +116,11 @@ type Error struct {
 	Line int
 	Key  string
 	Msg  string
+	Err  error // the underlying error, when there is one (Unwrap)
 }
+
+// Unwrap returns the underlying error, or nil.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Error formats e on one line: "file:line: key: msg".
 func (e *Error) Error() string {

@@ -160,11 +160,14 @@ func buildSite(cfg *Config, site *Site, reuse map[filesKey]*files.Handler, authI
 	}
 	st, err := os.Stat(root)
 	if err != nil {
+		msg := err
 		var pe *os.PathError
 		if errors.As(err, &pe) {
-			err = pe.Err
+			msg = pe.Err
 		}
-		return nil, cfg.err(rootKey, "%s: %v", root, err)
+		e := cfg.err(rootKey, "%s: %v", root, msg).(*Error)
+		e.Err = err
+		return nil, e
 	}
 	if !st.IsDir() {
 		return nil, cfg.err(rootKey, "%s: not a directory", root)
@@ -203,7 +206,9 @@ func buildSite(cfg *Config, site *Site, reuse map[filesKey]*files.Handler, authI
 	} else {
 		h, err := files.New(fc)
 		if err != nil {
-			return nil, cfg.err(rootKey, "%v", err)
+			e := cfg.err(rootKey, "%v", err).(*Error)
+			e.Err = err
+			return nil, e
 		}
 		sc.files = h
 		reuse[k] = h

@@ -366,7 +366,7 @@ func TestReload(t *testing.T) {
 	bad.Sites[1].Root = roots["b"] + "-missing"
 	err = r.Swap(&bad)
 	var ce *Error
-	if !errors.As(err, &ce) || ce.Key != "site[1].root" || ce.Line != 23 || !strings.Contains(err.Error(), "site.toml:23: site[1].root: ") {
+	if !errors.As(err, &ce) || !errors.Is(err, os.ErrNotExist) || ce.Key != "site[1].root" || ce.Line != 23 || !strings.Contains(err.Error(), "site.toml:23: site[1].root: ") {
 		t.Fatalf("missing root: %v", err)
 	}
 	if res := serve(t, w, newRequest(GET, "/old/x", "Host: a.test")); res.status != 301 {
