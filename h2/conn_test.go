@@ -78,6 +78,15 @@ var connCases = []connCase{
 		reqs: []string{"POST / a.example hello world"},
 	},
 	{
+		name: "expect 100-continue",
+		in: func(cl *client) {
+			cl.headers(1, false, fields(map[string]string{":method": "POST"}, "expect", "100-continue")...)
+			cl.fr.WriteData(1, true, []byte("body"))
+		},
+		want: "SETTINGS ack\nHEADERS 1 100\nHEADERS 1 200\nDATA 1 +es 2\n",
+		reqs: []string{"POST / a.example body"},
+	},
+	{
 		name: "trailers end the request",
 		in: func(cl *client) {
 			cl.headers(1, false, fields(map[string]string{":method": "POST"})...)
@@ -389,5 +398,40 @@ func TestConnCases(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServerPreamble: the server's first bytes are its SETTINGS (with
+// NO_RFC7540_PRIORITIES) and the connection window's WINDOW_UPDATE, ready
+// before the client's preface arrives.
+func TestServerPreamble(t *testing.T) {
+	var c Conn
+	c.Init(&Config{MaxConcurrentStreams: 100, InitialWindowSize: 1 << 20, MaxFrameSize: 1 << 15}, &testHost{})
+	if c.Idle() {
+		t.Error("Idle with the preamble queued")
+	}
+	var out memSink
+	c.Flush(&out, 1<<20)
+	fs := newReader().frames(t, out.drain())
+	if len(fs) != 2 || fs[0].typ != http2.FrameSettings || fs[1].typ != http2.FrameWindowUpdate ||
+		fs[1].id != 0 || fs[1].incr != DefaultConnWindowSize-65535 {
+		t.Fatalf("preamble %v", fs)
+	}
+	want := map[http2.SettingID]uint32{
+		http2.SettingMaxConcurrentStreams: 100, http2.SettingInitialWindowSize: 1 << 20,
+		http2.SettingMaxFrameSize: 1 << 15, 0x9: 1, // SETTINGS_NO_RFC7540_PRIORITIES
+		http2.SettingMaxHeaderListSize: 16<<10 + 32*100,
+	}
+	for _, s := range fs[0].setting {
+		if v, ok := want[s.ID]; !ok || v != s.Val {
+			t.Errorf("setting %v", s)
+		}
+		delete(want, s.ID)
+	}
+	if len(want) != 0 {
+		t.Errorf("missing settings %v", want)
+	}
+	if !c.Idle() {
+		t.Error("not Idle after the preamble went out")
 	}
 }

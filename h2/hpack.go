@@ -200,6 +200,21 @@ func (c *Conn) endBlock() *Error {
 		if hb.end {
 			return c.endRequest(s, true)
 		}
+		if c.req.Expect100 {
+			c.continue100(s.id)
+		}
 	}
 	return nil
+}
+
+// continue100 queues an interim 100 (Continue) response for stream id,
+// whose client waits for it before sending the body (RFC 9110 §10.1.1).
+// It goes with the control frames, so before the final response's HEADERS;
+// it is encoded now, in wire order like every block.
+func (c *Conn) continue100(id uint32) {
+	blk := c.enc.startBlock(c.hblk[:0])
+	blk = append(blk, 0x08, 3, '1', '0', '0') // :status 100, literal without indexing
+	c.ctl = appendFrameHeader(c.ctl, len(blk), FrameHeaders, flagEndHeaders, id)
+	c.ctl = append(c.ctl, blk...)
+	c.hblk = blk[:0]
 }
