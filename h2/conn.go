@@ -223,8 +223,12 @@ func (c *Conn) Init(cfg *Config, host Host) {
 	if c.dec == nil {
 		c.dec = hpack.NewDecoder(defaultHeaderTable, c.onField)
 	} else {
-		// Empty the dynamic table: a size update to 0, then back.
+		// Empty the dynamic table: a size update to 0, then back. The
+		// first Close drops bytes a block cut short left behind (and then
+		// returns early), the second starts a block.
 		c.dec.SetEmitEnabled(false)
+		c.dec.Close()
+		c.dec.Close()
 		c.dec.Write(tableReset)
 		c.dec.Close()
 	}

@@ -454,3 +454,30 @@ func TestConnReuse(t *testing.T) {
 		t.Fatalf("requests %d: %v", n, h.reqs[n-1].headers)
 	}
 }
+
+// TestConnReuseMidBlock: a connection released in the middle of a field
+// block (a literal cut between CONTINUATION frames) leaves nothing behind
+// in the decoder for the next one.
+func TestConnReuseMidBlock(t *testing.T) {
+	var c Conn
+	h := okHost(&c, "ok")
+	c.Init(&Config{}, h)
+	cl := newClient().preface()
+	cl.get(1, "/", "x-a", "indexed-on-the-first-connection")
+	b := cl.block(fields(nil, "x-cut", strings.Repeat("c", 100))...)
+	cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: b[:len(b)-50], EndStream: true})
+	if err := feedSplit(&c, cl.take()); err != nil {
+		t.Fatal(err)
+	}
+	c.Release()
+	c.Init(&Config{}, h)
+	cl = newClient().preface()
+	cl.enc.SetMaxDynamicTableSize(2048) // its first block starts with a size update
+	cl.get(1, "/second", "x-b", "fresh")
+	if err := feedSplit(&c, cl.take()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.reqs); n != 2 || h.reqs[1].path != "/second" || h.reqs[1].headers[0] != "x-b: fresh" {
+		t.Fatalf("requests %+v", h.reqs)
+	}
+}
