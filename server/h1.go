@@ -169,6 +169,14 @@ func (w *worker) serveLoop(c *conn, p *httpcore.Parser, buf []byte) (n int, need
 			if e, ok := err.(*httpcore.Error); ok {
 				status = e.Status
 			}
+			if status == 400 && w.h2c && c.served == 0 && c.tls == nil {
+				// With h2c on, a first message that is no HTTP/1.1
+				// request may be a broken HTTP/2 preface, whose client
+				// would take a 400 for a frame: close without an answer
+				// (RFC 9113 §3.4).
+				c.kill = true
+				return len(buf), false
+			}
 			w.answerStatus(c, status)
 			return len(buf), false
 		}

@@ -13,6 +13,20 @@ func (l *uringLoop) sync(c *conn) {
 		return
 	}
 	if c.wantClose() {
+		if !c.kill && !c.eof && (c.lingering || c.lingerWanted || unreadInput(c.fd)) {
+			// Lingering close: our FIN goes out, input is read and
+			// dropped until the peer's FIN (or the linger timer), so
+			// that input we never read does not turn the close into a
+			// reset that destroys the answer before the client reads it.
+			if !c.lingering {
+				unix.Shutdown(c.fd, unix.SHUT_WR)
+				l.w.startLinger(c)
+			}
+			if !u.recvArmed {
+				l.armRecv(c, u)
+			}
+			return
+		}
 		l.closeConn(c, u)
 		return
 	}
