@@ -45,6 +45,12 @@ func FuzzServe(f *testing.F) {
 		var hdrs []string
 		for _, kv := range [][2]string{{"Range", rng}, {"If-None-Match", inm}, {"Accept-Encoding", ae}, {"If-Modified-Since", ims}} {
 			if kv[1] != "" && !strings.ContainsAny(kv[1], "\r\n\x00") && strings.TrimSpace(kv[1]) == kv[1] {
+				// A value the parser refuses (a control byte, say) never
+				// reaches the handler: such an input tests nothing here.
+				var probe httpcore.Request
+				if probe.AddField([]byte(kv[0]), []byte(kv[1])) != nil {
+					return
+				}
 				hdrs = append(hdrs, kv[0]+": "+kv[1])
 			}
 		}
