@@ -248,6 +248,21 @@ func (g *glob) matchFrom(ti int, p string, pi int, caps *captures) bool {
 			return true
 		}
 		next := g.toks[ti+1].lit
+		if ti+2 == len(g.toks) && g.toks[ti+1].kind == tokLit {
+			// The last token: it can only be at the end.
+			e := len(p) - len(next)
+			switch {
+			case e < pi || p[e:] != next:
+				return false
+			case e == pi:
+				setCap(caps, ci, pi, pi)
+			case p[pi] == '/':
+				setCap(caps, ci, pi+1, e)
+			default:
+				return false
+			}
+			return true
+		}
 		// Longest first. A non-empty globstar starts with '/'.
 		if pi < len(p) && p[pi] == '/' {
 			for e := len(p); e > pi; e-- {
