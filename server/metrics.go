@@ -48,6 +48,7 @@ type counters struct {
 	resetsServer   uint64 // connections we aborted with a reset
 	tlsHandshakes  uint64 // TLS handshakes that succeeded
 	tlsFailures    uint64 // TLS handshakes that failed (refused, timed out, broken)
+	ktls           uint64 // TLS connections whose records the kernel seals
 	waits          uint64 // io_uring_enter or epoll_wait calls
 	events         uint64 // CQEs reaped or epoll events returned
 	durCount       [len(durBounds) + 1]uint64
@@ -252,6 +253,9 @@ func (m *Metrics) TLSHandshakes() (ok, failed int64) {
 	return int64(m.c.tlsHandshakes), int64(m.c.tlsFailures)
 }
 
+// KernelTLS returns the TLS connections whose records the kernel sealed.
+func (m *Metrics) KernelTLS() int64 { return int64(m.c.ktls) }
+
 // ActiveConns returns the open connections.
 func (m *Metrics) ActiveConns() int64 { return m.g.active }
 
@@ -315,6 +319,7 @@ func (c *counters) add(o *counters) {
 	c.resetsServer += o.resetsServer
 	c.tlsHandshakes += o.tlsHandshakes
 	c.tlsFailures += o.tlsFailures
+	c.ktls += o.ktls
 	c.waits += o.waits
 	c.events += o.events
 	for i := range c.durCount {
@@ -455,6 +460,8 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 		p.family("ringhttpd_tls_handshakes_total", "counter", "TLS handshakes, by result.")
 		p.sample("ringhttpd_tls_handshakes_total", float64(c.tlsHandshakes), "result", "ok")
 		p.sample("ringhttpd_tls_handshakes_total", float64(c.tlsFailures), "result", "failed")
+		p.family("ringhttpd_tls_kernel_total", "counter", "TLS connections whose records the kernel seals (kernel TLS).")
+		p.sample("ringhttpd_tls_kernel_total", float64(c.ktls))
 	}
 	if m.Backend == BackendUring {
 		p.family("ringhttpd_ring_enters_total", "counter", "io_uring_enter calls (one per loop turn); completions per enter is the ratio of the two rates.")

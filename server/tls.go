@@ -41,7 +41,7 @@ type tlsConn struct {
 	up       bool // the handshake succeeded: rec is set up
 	rec      tlsrec.Conn
 	kernelTX bool  // the kernel seals what we send
-	kernelRX bool  // the kernel opens what we receive
+	ktlsWant bool  // kernel TLS is to take over once the handshake's bytes are sent
 	wireSkip int64 // handshake bytes still in c.out when the kernel took over
 	in       []byte
 	plain    outq
@@ -146,10 +146,6 @@ func (w *worker) tlsInput(c *conn, data []byte) {
 		w.tlsStep(c)
 		return
 	}
-	if t.kernelRX {
-		w.protoInput(c, data)
-		return
-	}
 	buf := data
 	if len(t.in) > 0 {
 		t.in = append(t.in, data...)
@@ -219,7 +215,7 @@ func (w *worker) tlsStep(c *conn) {
 	}
 	w.m.c.tlsHandshakes++
 	t.up = true
-	w.tlsKernel(c, s)
+	t.ktlsWant = w.s.ktls
 	if s.ALPN == "h2" {
 		w.h2Start(c)
 	}
@@ -229,22 +225,23 @@ func (w *worker) tlsStep(c *conn) {
 	}
 }
 
-// tlsKernel moves c's record protection into the kernel when the server
-// uses kernel TLS; otherwise (or on failure) records stay in userspace.
-func (w *worker) tlsKernel(c *conn, s *tlsrec.Session) {
-	if !w.s.ktls {
-		return
-	}
+// tlsKernel moves the sealing of c's records into the kernel when the
+// server uses kernel TLS; otherwise (or when the kernel refuses) records
+// stay in userspace. A connection the kernel refused after TCP_ULP is
+// unusable and is closed.
+func (w *worker) tlsKernel(c *conn) {
 	t := c.tls
-	// Receiving moves to the kernel only on a record boundary: bytes of a
-	// record already received here would be lost to it.
-	rx := len(s.Leftover) == 0
-	if err := enableKernelTLS(c.fd, &t.rec, rx); err != nil {
-		w.s.log.Debug("server: kernel TLS refused; records stay in userspace", "err", err)
+	if t.rec.Pending() {
 		return
 	}
-	t.kernelTX, t.kernelRX = true, rx
+	if err := enableKernelTLS(c.fd, &t.rec); err != nil {
+		w.s.log.Debug("server: kernel TLS refused; closing", "err", err)
+		c.kill = true
+		return
+	}
+	t.kernelTX = true
 	t.wireSkip = c.out.bytes
+	w.m.c.ktls++
 }
 
 // pq returns the queue c's protocol writes its output to.
@@ -259,7 +256,23 @@ func (c *conn) pq() *outq {
 // tlsHighWater, asking the engine to read file ranges.
 func (w *worker) tlsSeal(c *conn) {
 	t := c.tls
-	if !t.up || t.kernelTX || c.fd < 0 {
+	if !t.up || c.fd < 0 {
+		return
+	}
+	if t.ktlsWant {
+		// The kernel may seal only what follows the records crypto/tls
+		// made (the handshake's last flight, a session ticket): wait
+		// until they are sent, then hand it the plaintext queued since.
+		if !c.out.empty() {
+			return
+		}
+		t.ktlsWant = false
+		w.tlsKernel(c)
+		if t.kernelTX {
+			c.out, t.plain = t.plain, c.out
+		}
+	}
+	if t.kernelTX {
 		return
 	}
 	for !t.reading && c.out.bytes < tlsHighWater {

@@ -46,6 +46,32 @@ func EnableKernel(fd int, c *Conn) error {
 	return nil
 }
 
+// EnableKernelTX moves only c's sending into the kernel: TCP_ULP "tls",
+// then TLS_TX with the write keys at the current sequence number. Records
+// received are still opened by c (Open), so the receive side needs no
+// record boundary and no control-record handling in the engine; files sent
+// with splice or sendfile are sealed by the kernel. c must have no control
+// record pending. An error after TCP_ULP succeeded leaves the socket
+// unusable for userspace TLS: close the connection.
+func EnableKernelTX(fd int, c *Conn) error {
+	if c.Pending() || c.err != nil {
+		return fmt.Errorf("%w: connection has pending control records or an error", ErrKernelTLS)
+	}
+	tx, err := cryptoInfo(c.vers, c.suite.cipher, c.out.keys)
+	if err != nil {
+		return err
+	}
+	if err := unix.SetsockoptString(fd, unix.IPPROTO_TCP, unix.TCP_ULP, "tls"); err != nil {
+		return fmt.Errorf("%w: %w", ErrKernelTLS, os.NewSyscallError("setsockopt TCP_ULP", err))
+	}
+	if err := unix.SetsockoptString(fd, unix.SOL_TLS, kTLSTX, string(tx)); err != nil {
+		return fmt.Errorf("%w: %w", ErrKernelTLS, os.NewSyscallError("setsockopt TLS_TX", err))
+	}
+	c.kernelTX = true
+	c.out.aead = nil
+	return nil
+}
+
 // RecordType returns the content type from the control messages (oob) of
 // a recvmsg on a kernel TLS socket; ok is false when there is none (the
 // data is application data).

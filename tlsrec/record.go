@@ -160,6 +160,7 @@ type Conn struct {
 	alertBuf   [2]byte
 	closed     bool // our close_notify or fatal alert is sealed: nothing follows
 	kernel     bool // the kernel protects the records (see EnableKernel)
+	kernelTX   bool // the kernel seals what is sent (see EnableKernelTX)
 }
 
 // Init sets c up from a finished handshake, discarding any previous state.
@@ -416,9 +417,11 @@ func (c *Conn) handshake13(data []byte) error {
 // keyUpdate switches the read key to the next traffic secret (RFC 8446
 // §4.6.3) and, if the peer asked, owes it our own KeyUpdate, which the next
 // Seal sends before anything else. Kernel TLS connections cannot re-key
-// here: they end with ErrKeyUpdate (and a close_notify).
+// here: they end with ErrKeyUpdate (and a close_notify). With only sending
+// in the kernel, a KeyUpdate that asks for ours ends the same way; one that
+// does not just moves the read key.
 func (c *Conn) keyUpdate(requested bool) error {
-	if c.kernel {
+	if c.kernel || (c.kernelTX && requested) {
 		c.err = ErrKeyUpdate
 		if c.alert < 0 {
 			c.alert, c.alertLevel = alertCloseNotify, 1
