@@ -135,11 +135,15 @@ func checkListener(fd int) (net.Addr, error) {
 }
 
 // spreadInherited gives inherited sockets to workers (see the comment at
-// the top of the file): lns[w] are worker w's descriptors, bound[i] the
-// addresses, in the order they first appear. The sockets' descriptors are
+// the top of the file): lns[w] are worker w's descriptors and lnTLS[w]
+// whether each speaks TLS; bound[i] are the addresses, in the order they
+// first appear, and isTLS[i] whether each speaks TLS. A worker may get
+// several descriptors of one address (more sockets than workers), so
+// lns[w][j] does not correspond to bound[j]. The sockets' descriptors are
 // used (and owned) from now on; extra workers of a group get duplicates.
-func spreadInherited(socks []InheritedSocket, workers int) (lns [][]int, bound []net.Addr, isTLS []bool, err error) {
+func spreadInherited(socks []InheritedSocket, workers int) (lns [][]int, lnTLS [][]bool, bound []net.Addr, isTLS []bool, err error) {
 	lns = make([][]int, workers)
+	lnTLS = make([][]bool, workers)
 	var order []string
 	groups := map[string][]int{}
 	addrOf := map[string]net.Addr{}
@@ -169,34 +173,40 @@ func spreadInherited(socks []InheritedSocket, workers int) (lns [][]int, bound [
 							closeFd(fds[i])
 						}
 					}
-					return nil, nil, nil, fmt.Errorf("server: inherited socket %s: %w", k, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
+					return nil, nil, nil, nil, fmt.Errorf("server: inherited socket %s: %w", k, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
 				}
 				fd = d
 			}
 			used[j%len(fds)] = true
 			lns[j%workers] = append(lns[j%workers], fd)
+			lnTLS[j%workers] = append(lnTLS[j%workers], tlsOf[k])
 		}
 		bound = append(bound, addrOf[k])
 		isTLS = append(isTLS, tlsOf[k])
 	}
-	return lns, bound, isTLS, nil
+	return lns, lnTLS, bound, isTLS, nil
 }
 
 // bind binds (or takes over) the listening sockets for s's workers: per
-// worker the descriptors, and per listener its address and whether it
-// speaks TLS (Config.TLSListen, or an inherited socket named "https").
-func (s *Server) bind() ([][]int, []net.Addr, []bool, error) {
+// worker the descriptors and whether each speaks TLS (Config.TLSListen, or
+// an inherited socket named "https"), and per address the address and
+// whether it speaks TLS.
+func (s *Server) bind() (lns [][]int, lnTLS [][]bool, addrs []net.Addr, isTLS []bool, err error) {
 	if len(s.cfg.Inherit) > 0 {
 		return spreadInherited(s.cfg.Inherit, s.cfg.Workers)
 	}
 	all := append(append([]string(nil), s.cfg.Listen...), s.cfg.TLSListen...)
-	lns, addrs, err := listenAll(all, s.cfg.Workers)
+	lns, addrs, err = listenAll(all, s.cfg.Workers)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	isTLS := make([]bool, len(all))
+	isTLS = make([]bool, len(all))
 	for i := len(s.cfg.Listen); i < len(all); i++ {
 		isTLS[i] = true
 	}
-	return lns, addrs, isTLS, nil
+	lnTLS = make([][]bool, len(lns))
+	for w := range lns {
+		lnTLS[w] = isTLS // listenAll: lns[w][i] is addrs[i]'s socket
+	}
+	return lns, lnTLS, addrs, isTLS, nil
 }

@@ -56,6 +56,7 @@ type Server struct {
 	// set under lnMu).
 	lnMu  sync.Mutex
 	lnFds [][]int
+	lnTLS [][]bool // lnTLS[w][i]: lnFds[w][i] speaks TLS
 	// handover: the shutdown in progress hands the listeners to a new
 	// process (upgrade): idle keep-alive connections are not cut at once.
 	handover  atomic.Bool
@@ -115,7 +116,7 @@ func (s *Server) Start() error {
 	if why != "" {
 		s.log.Info("server: using epoll: io_uring unavailable", "reason", why)
 	}
-	lns, addrs, isTLS, err := s.bind()
+	lns, lnTLS, addrs, isTLS, err := s.bind()
 	if err != nil {
 		return err
 	}
@@ -142,7 +143,7 @@ func (s *Server) Start() error {
 		}
 	}
 	s.lnMu.Lock()
-	s.lnFds = lns
+	s.lnFds, s.lnTLS = lns, lnTLS
 	s.lnMu.Unlock()
 	eng, err := factory(s)
 	if err != nil {
@@ -158,12 +159,12 @@ func (s *Server) Start() error {
 	for i := range s.workers {
 		w := newWorker(s, i)
 		w.listeners = lns[i]
-		w.listenTLS = isTLS
+		w.listenTLS = lnTLS[i]
 		w.h2cfg = s.cfg.H2
 		w.h2cfg.Limits = s.cfg.Limits
 		w.h2c = s.cfg.H2C
-		if s.cfg.RedirectHTTPS {
-			_, w.httpsPort, _ = net.SplitHostPort(addrs[len(s.cfg.Listen)].String())
+		if s.cfg.RedirectHTTPS && s.tlsAddr != nil {
+			_, w.httpsPort, _ = net.SplitHostPort(s.tlsAddr.String())
 		}
 		if s.cfg.HSTS > 0 {
 			w.hsts = fmt.Appendf(nil, "Strict-Transport-Security: max-age=%d\r\n", int64(s.cfg.HSTS/time.Second))

@@ -51,7 +51,9 @@ const (
 // Inherited returns nothing: socket activation is Linux-only here.
 func Inherited() ([]InheritedSocket, error) { return nil, nil }
 
-func (s *Server) bind() ([][]int, []net.Addr, []bool, error) { return nil, nil, nil, errNotLinux }
+func (s *Server) bind() ([][]int, [][]bool, []net.Addr, []bool, error) {
+	return nil, nil, nil, nil, errNotLinux
+}
 
 // Notify does nothing off Linux.
 func Notify(string) error { return nil }

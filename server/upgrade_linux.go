@@ -160,8 +160,8 @@ func (s *Server) dupListeners() ([]*os.File, []string, error) {
 	}
 	var files []*os.File
 	var names []string
-	for _, fds := range s.lnFds {
-		for _, fd := range fds {
+	for w, fds := range s.lnFds {
+		for i, fd := range fds {
 			d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 			if err != nil {
 				for _, f := range files {
@@ -170,7 +170,11 @@ func (s *Server) dupListeners() ([]*os.File, []string, error) {
 				return nil, nil, fmt.Errorf("%w: %w", ErrUpgrade, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
 			}
 			files = append(files, os.NewFile(uintptr(d), "listener"))
-			names = append(names, ListenerHTTP)
+			if i < len(s.lnTLS[w]) && s.lnTLS[w][i] {
+				names = append(names, ListenerHTTPS)
+			} else {
+				names = append(names, ListenerHTTP)
+			}
 		}
 	}
 	return files, names, nil
