@@ -192,13 +192,13 @@ const (
 )
 
 // connState says what an open connection is doing: reading a request that
-// is not complete yet, writing (an answer queued or being prepared by an
-// op), or idle between requests.
+// is not complete yet (or a TLS handshake), writing (an answer queued or
+// being prepared by an op), or idle between requests.
 func connState(c *conn) int {
 	switch {
-	case !c.out.empty() || c.ex != nil:
+	case !c.outEmpty() || c.ex != nil || c.ops > 0:
 		return stateWriting
-	case c.held() > 0:
+	case c.held() > 0 || (c.tls != nil && (c.tls.hs != nil || len(c.tls.in) > 0)):
 		return stateReading
 	}
 	return stateIdle
