@@ -7,9 +7,17 @@
 // (per-worker state, clock, timers, shutdown steps, op completions),
 // conn.go (feed: parse, serve, queue; ops; backpressure), outq.go (output
 // queue: coalesced chunks, references, file segments), timer.go (timeout
-// lists), ops.go (helper pool for blocking ops), accesslog.go (Common Log
-// Format, buffered per worker), listen_linux.go (listeners), epoll_linux.go
-// (the epoll engine), uring_linux.go (the io_uring engine).
+// lists), ops.go (helper pool for blocking ops), accesslog.go (access log
+// lines written once their bytes are sent: clf, combined, json; buffered per
+// worker), listen_linux.go (listeners), epoll_linux.go (the epoll engine),
+// uring_linux.go (the io_uring engine).
+//
+// Operations: metrics.go (per-worker counters, published on demand and
+// summed at scrape; Prometheus text), activation_linux.go (sockets from
+// systemd or an upgrading parent, spread over the workers),
+// notify_linux.go (sd_notify), upgrade_linux.go (SIGUSR2: hand every
+// listener to a new process), handover.go (the drain of an upgraded
+// process), privdrop_linux.go (setgroups/setgid/setuid after binding).
 package server
 
 import (

@@ -23,12 +23,24 @@
 //	--shutdown-timeout D   10s: SIGINT/SIGTERM stop accepting, finish in-flight answers, then close
 //	--max-conns N          per worker; accepting pauses at N, resumes at 90%
 //	--max-request-line, --max-header-bytes, --max-headers, --max-body   request limits
-//	--access-log off|-|PATH   Common Log Format, buffered per worker, never blocking
-//	--log-level LEVEL      debug, info, warn, error
+//	--access-log off|-|PATH   buffered per worker, never blocking; SIGUSR1 reopens the file
+//	--access-log-format F  clf, combined (+ request time in us) or json
+//	--log-level LEVEL      debug, info, warn, error; --log-format text|json
+//	--metrics ADDR         Prometheus /metrics and /healthz on a separate listener
+//	--user U, --group G    drop privileges after binding and opening files
+//	--pid-file PATH        written once serving; rewritten by an upgrade's new process
+//	--upgrade-timeout D    30s: SIGUSR2's new process must be ready within D
 //
 // A bad flag value, a bad root or a busy port prints one line on stderr and
-// exits with status 2. A second SIGINT/SIGTERM during shutdown closes
-// everything at once.
+// exits with status 2.
+//
+// Signals (signals.go): TERM and INT stop gracefully (a second one at once),
+// QUIT stops at once, HUP runs the reload hooks (reload.go: site
+// configuration, TLS certificates), USR1 reopens the access log, USR2
+// starts the binary at the same path with every listening socket inherited
+// and drains once it serves. Listening sockets can also come from systemd
+// (LISTEN_FDS, names http, https, metrics), which is told READY, RELOADING,
+// STOPPING and WATCHDOG (packaging/ringhttpd.service).
 package main
 
 import (
