@@ -42,6 +42,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
 
+# shellcheck source=ci-lib.sh
+. scripts/ci-lib.sh
 USER_NAME=${UNPRIV_USER:-ringhttpd-ci}
 RUN=${RUN:-E2E|Fault}
 TIMEOUT=${TIMEOUT:-10m}
@@ -193,7 +195,8 @@ except OSError as e:
 }
 
 if [ "${SERVE:-1}" = 1 ]; then
-	if ! command -v curl >/dev/null; then
+	ci_apt wrk || echo "serve check: no wrk: the pipe limit will likely not be reached"
+	if ! ci_apt curl; then
 		echo "serve check skipped: no curl"
 	else
 		echo
