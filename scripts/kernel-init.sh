@@ -10,6 +10,8 @@
 #   KM-AS uid=...                              (KM_UID set) identity tests run under
 #   KM-INIT kernel=RELEASE nproc=N mem_kib=N uid=N memlock=KiB nofile=N emulated=0|1
 #   KM-UNAME uname -a                          (its "Debian X" is the package version)
+#   KM-MODULES m1 m2 !m3                       kernel TLS modules insmod'ed from
+#                                              /lib/modules/RELEASE (!: insmod failed)
 #   KM-PROBE-BEGIN / KM-PROBE-END rc=N         ringhttpd probe output between them
 #   KM-BEGIN pkg=NAME                          test output (-test.v) follows
 #   RESULT pkg=NAME status=pass|fail|skip-all|timeout|no-tests rc=N elapsed=S
@@ -76,6 +78,25 @@ memkib=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
 echo "KM-INIT kernel=$(uname -r) nproc=$(nproc) mem_kib=$memkib uid=${KM_UID:-0} memlock=$(ulimit -l) nofile=$(ulimit -n) emulated=${KM_EMULATED:-0}"
 echo "KM-UNAME $(uname -a)"
 ip -o addr show dev lo | sed 's/^/KM-LO /'
+
+# Kernel TLS: Debian's cloud kernels build tls and its ciphers as modules.
+# When the host put them in /lib/modules/RELEASE/ (uncompressed .ko), load
+# them in dependency order; one that is missing is built in or absent (then
+# `ringhttpd probe` and the tlsrec tests say kernel TLS is unavailable).
+kmods=/lib/modules/$(uname -r)
+if [ -d "$kmods" ]; then
+	loaded=
+	for m in crypto_null gf128mul ctr ghash-generic gcm libchacha chacha_generic \
+		libpoly1305 poly1305_generic chacha20poly1305 tls; do
+		[ -f "$kmods/$m.ko" ] || continue
+		if insmod "$kmods/$m.ko" 2>/dev/null; then
+			loaded="$loaded $m"
+		else
+			loaded="$loaded !$m"
+		fi
+	done
+	echo "KM-MODULES$loaded"
+fi
 
 # now prints the uptime in hundredths of a second.
 now() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
