@@ -40,6 +40,9 @@ func (c Cipher) String() string {
 	return "unknown"
 }
 
+// MarshalText names the cipher (for JSON reports).
+func (c Cipher) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
 // suite is what the key schedule and the record layer need to know about a
 // cipher suite.
 type suite struct {

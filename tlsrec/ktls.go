@@ -134,25 +134,27 @@ const (
 // KernelReport is what ProbeKernel found.
 type KernelReport struct {
 	// ULPListed: "tls" is in /proc/sys/net/ipv4/tcp_available_ulp.
-	ULPListed bool
+	ULPListed bool `json:"ulp_listed"`
 	// AvailableULP is that file's content.
-	AvailableULP string
+	AvailableULP string `json:"available_ulp"`
 	// ULPError is why setting TCP_ULP "tls" on a loopback socket failed
 	// ("" when it worked).
-	ULPError string
+	ULPError string `json:"ulp_error,omitempty"`
 	// Ciphers has one entry per version and cipher tried.
-	Ciphers []KernelCipher
+	Ciphers []KernelCipher `json:"ciphers"`
 	// TLSStat: /proc/net/tls_stat exists.
-	TLSStat bool
+	TLSStat bool `json:"tls_stat"`
 }
 
 // KernelCipher says whether TLS_TX and TLS_RX could be set for a version
 // and cipher.
 type KernelCipher struct {
-	Version uint16
-	Cipher  Cipher
-	TX, RX  bool
-	Error   string `json:",omitempty"` // the first failure
+	Name    string `json:"name"` // e.g. "TLS 1.3 AES-128-GCM"
+	Version uint16 `json:"version"`
+	Cipher  Cipher `json:"cipher"`
+	TX      bool   `json:"tx"`
+	RX      bool   `json:"rx"`
+	Error   string `json:"error,omitempty"` // the first failure
 }
 
 // Usable reports whether kernel TLS works in both directions for the
@@ -178,7 +180,7 @@ func (r *KernelReport) Summary() string {
 	}
 	var ok, partial []string
 	for _, k := range r.Ciphers {
-		name := tls.VersionName(k.Version) + " " + k.Cipher.String()
+		name := k.Name
 		switch {
 		case k.TX && k.RX:
 			ok = append(ok, name)

@@ -2,6 +2,7 @@ package tlsrec
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -123,7 +124,7 @@ func ProbeKernel() KernelReport {
 	_, err := os.Stat("/proc/net/tls_stat")
 	r.TLSStat = err == nil
 	for _, pc := range probeCiphers {
-		kc := KernelCipher{Version: pc.vers, Cipher: pc.c}
+		kc := KernelCipher{Name: tls.VersionName(pc.vers) + " " + pc.c.String(), Version: pc.vers, Cipher: pc.c}
 		var ulpErr error
 		err := withLoopbackPair(func(fd int) error {
 			if err := unix.SetsockoptString(fd, unix.IPPROTO_TCP, unix.TCP_ULP, "tls"); err != nil {

@@ -13,20 +13,23 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ringhttpd/ringhttpd/server"
+	"github.com/ringhttpd/ringhttpd/tlsrec"
 )
 
 // probeReport is the whole answer of `ringhttpd probe`.
 type probeReport struct {
-	Kernel          string             `json:"kernel"`
-	IOUringDisabled string             `json:"io_uring_disabled"`
-	IOUringGroup    string             `json:"io_uring_group"`
-	Seccomp         string             `json:"seccomp"`
-	MemlockKiB      string             `json:"rlimit_memlock_kib"`
-	NoFile          string             `json:"rlimit_nofile"`
-	Uring           server.UringReport `json:"io_uring"`
-	Backend         string             `json:"auto_backend"`
-	BackendWhy      string             `json:"auto_backend_why"`
-	Advice          []string           `json:"advice,omitempty"`
+	Kernel          string              `json:"kernel"`
+	IOUringDisabled string              `json:"io_uring_disabled"`
+	IOUringGroup    string              `json:"io_uring_group"`
+	Seccomp         string              `json:"seccomp"`
+	MemlockKiB      string              `json:"rlimit_memlock_kib"`
+	NoFile          string              `json:"rlimit_nofile"`
+	Uring           server.UringReport  `json:"io_uring"`
+	KernelTLS       tlsrec.KernelReport `json:"kernel_tls"`
+	TLSRecordLayer  string              `json:"tls_record_layer"`
+	Backend         string              `json:"auto_backend"`
+	BackendWhy      string              `json:"auto_backend_why"`
+	Advice          []string            `json:"advice,omitempty"`
 }
 
 func probeCommand() *cli.Command {
@@ -110,6 +113,11 @@ func collectProbe() probeReport {
 	} else {
 		r.Backend, r.BackendWhy = "epoll", r.Uring.Why
 	}
+	r.KernelTLS = tlsrec.ProbeKernel()
+	r.TLSRecordLayer = "userspace (kernel TLS unavailable)"
+	if r.KernelTLS.ULPError == "" && len(r.KernelTLS.Ciphers) > 0 {
+		r.TLSRecordLayer = "kernel TLS where the session's version and cipher are listed below, userspace otherwise"
+	}
 	r.Advice = probeAdvice(&r)
 	return r
 }
@@ -174,6 +182,20 @@ func writeProbe(out io.Writer, r *probeReport) {
 	if len(r.Uring.Masked) > 0 {
 		row("\nmasked (RINGHTTPD_URING_MASK)", strings.Join(r.Uring.Masked, ","))
 	}
+	fmt.Fprintln(out)
+	k := &r.KernelTLS
+	row("tls in tcp_available_ulp", yesNo(k.ULPListed)+" ("+k.AvailableULP+")")
+	if k.ULPError != "" {
+		row("kernel TLS", "no: TCP_ULP tls: "+k.ULPError)
+	}
+	for _, c := range k.Ciphers {
+		v := "TX " + yesNo(c.TX) + ", RX " + yesNo(c.RX)
+		if c.Error != "" {
+			v += " (" + c.Error + ")"
+		}
+		row("  kernel "+c.Name, v)
+	}
+	row("TLS record layer", r.TLSRecordLayer)
 	fmt.Fprintln(out)
 	row("--backend auto picks", r.Backend+": "+r.BackendWhy)
 	for _, a := range r.Advice {
