@@ -53,7 +53,11 @@ func (l *uringLoop) onAccept(i int, res int32, flags uint32) {
 		return
 	}
 	fd := int(res)
-	if !l.listenOpen || w.draining {
+	// A connection the multishot accept took while the worker stops: a
+	// handover drain serves it (its request is answered with Connection:
+	// close; closing it would lose a request the client already sent, the
+	// one thing an upgrade must not do); any other stop closes it.
+	if (!l.listenOpen || w.draining) && (!w.s.handover.Load() || w.forced || l.stopped) {
 		unix.Close(fd)
 		return
 	}
