@@ -95,11 +95,11 @@ func TestSpreadInherited(t *testing.T) {
 	}
 }
 
-// TestInheritedServe serves sockets handed over by an upgrading parent:
+// TestE2EInheritedSockets serves sockets handed over by an upgrading parent:
 // five SO_REUSEPORT sockets for a plaintext address and five for an https
 // one, on two workers. Every connection, whichever socket the kernel picks,
 // is answered in its own protocol.
-func TestInheritedServe(t *testing.T) {
+func TestE2EInheritedSockets(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, backend string) {
 		fx := testTLSFixture(t)
 		certs, err := tlsrec.NewCerts([]tlsrec.Pair{fx.pair})
