@@ -19,3 +19,8 @@ func appendUint(dst []byte, v uint64) []byte { return httpcore.AppendUint(dst, v
 // writeError fills resp with httpcore's small text answer for status (405
 // carries Allow; 400 closes the connection).
 func writeError(resp *httpcore.Response, status int) { httpcore.WriteError(resp, status) }
+
+// IgnoresBodies reports that the handler never reads request bodies
+// (httpcore.BodyIgnorer): a request with one is answered 405 from its head
+// and the engine discards the body instead of buffering it.
+func (h *Handler) IgnoresBodies() bool { return true }

@@ -15,6 +15,16 @@ type Handler interface {
 	Serve(req *Request, resp *Response) *Op
 }
 
+// BodyIgnorer is implemented by handlers that never read Request.Body (a
+// static file server answers requests with a body 405). The engine then
+// parses with Parser.SkipBodies: a request with a body is answered as soon
+// as its head is complete, and the body is discarded as it arrives (a short
+// one; a long or chunked one closes the connection after the answer)
+// instead of being buffered up to Limits.MaxBody.
+type BodyIgnorer interface {
+	IgnoresBodies() bool
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(req *Request, resp *Response) *Op
 

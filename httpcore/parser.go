@@ -154,6 +154,12 @@ type field struct {
 // caller may move the bytes between calls.
 type Parser struct {
 	Limits Limits
+	// SkipBodies makes Parse return a request that has a body as soon as
+	// its head is complete, without the body: Request.BodyUnread says what
+	// follows, and the caller skips it. For handlers that never read
+	// bodies (a file server answers them 405): the answer goes out at
+	// once and no body is buffered.
+	SkipBodies bool
 
 	lim   Limits // Limits with defaults, fixed at a request's first byte
 	err   *Error // sticky: once set, every Parse returns it until Reset
@@ -318,6 +324,8 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 				return p.fail(err)
 			}
 			switch {
+			case p.SkipBodies && (p.chunked() || p.cl > 0):
+				return p.skipBody(buf, req)
 			case p.chunked():
 				if p.expect100 {
 					return p.done(buf, req, p.hend, false)
@@ -632,7 +640,7 @@ func (p *Parser) endHead() *Error {
 		}
 		p.cl = 0
 	}
-	if p.cl > p.lim.MaxBody {
+	if p.cl > p.lim.MaxBody && !p.SkipBodies { // a skipped body is never buffered
 		return errBodyTooLarge
 	}
 	// RFC 9110 §10.1.1: ignored in HTTP/1.0, and without a body to wait for.
@@ -684,6 +692,33 @@ var slashPath = []byte("/")
 
 // done fills req with the request that ends at buf[n] and readies p for the
 // next one.
+// skipBody returns the head of a request whose body the caller skips
+// (SkipBodies): the head's bytes are consumed, the body's are not.
+func (p *Parser) skipBody(buf []byte, req *Request) (int, error) {
+	unread := p.cl
+	if p.chunked() {
+		unread = -1
+	}
+	// A chunked framing that is not read hides where the next request
+	// starts, and with Expect: 100-continue the client may or may not send
+	// the body after a final answer: either way the connection closes
+	// after the answer.
+	keep := p.keepAlive() && unread >= 0 && !p.expect100
+	n, err := p.done(buf, req, p.hend, false)
+	req.BodyUnread = unread
+	req.KeepAlive = keep
+	return n, err
+}
+
+// keepAlive says whether the connection persists after the request just
+// framed: by version and Connection tokens.
+func (p *Parser) keepAlive() bool {
+	if p.minor == 1 {
+		return !p.rules.connClose
+	}
+	return p.rules.connKeep && !p.rules.connClose
+}
+
 func (p *Parser) done(buf []byte, req *Request, n int, full bool) (int, error) {
 	hdrs := req.Headers
 	if cap(hdrs) < len(p.fields) {
@@ -732,11 +767,7 @@ func (p *Parser) done(buf []byte, req *Request, n int, full bool) (int, error) {
 			req.Body = buf[p.hend : p.hend+int(p.cl) : p.hend+int(p.cl)]
 			req.ContentLength = p.cl
 		}
-		if p.minor == 1 {
-			req.KeepAlive = !p.rules.connClose
-		} else {
-			req.KeepAlive = p.rules.connKeep && !p.rules.connClose
-		}
+		req.KeepAlive = p.keepAlive()
 	} else {
 		// Expect: 100-continue without its body: the answer is final and
 		// the unread body makes the connection unusable.

@@ -571,3 +571,40 @@ func TestPlain8(t *testing.T) {
 		check(w)
 	}
 }
+
+func TestParseSkipBodies(t *testing.T) {
+	cases := []struct {
+		in     string
+		unread int64
+		keep   bool
+	}{
+		{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", 5, true},
+		{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999\r\n\r\n", 99999999, true}, // over MaxBody: never buffered, so no 413
+		{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", -1, false},
+		{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", 5, false},
+		{"POST / HTTP/1.0\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n", 5, true},
+		{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\n", 5, false},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0, true},
+	}
+	for _, tc := range cases {
+		// Whole, then byte by byte: the head alone completes the request,
+		// whatever follows it.
+		for _, step := range []int{len(tc.in), 1} {
+			var p Parser
+			p.SkipBodies = true
+			var req Request
+			buf := []byte{}
+			n, err := 0, ErrNeedMore
+			for i := 0; err == ErrNeedMore && i < len(tc.in); i += step {
+				buf = append(buf, tc.in[i:min(i+step, len(tc.in))]...)
+				n, err = p.Parse(append(buf, "hello"...)[:len(buf)], &req)
+			}
+			if err != nil || n != len(tc.in) {
+				t.Fatalf("%q step %d: n=%d err=%v, want the head (%d)", tc.in, step, n, err, len(tc.in))
+			}
+			if req.BodyUnread != tc.unread || req.KeepAlive != tc.keep || req.Body != nil {
+				t.Fatalf("%q: BodyUnread %d KeepAlive %v Body %q, want %d %v nil", tc.in, req.BodyUnread, req.KeepAlive, req.Body, tc.unread, tc.keep)
+			}
+		}
+	}
+}

@@ -57,6 +57,11 @@ type Request struct {
 	ContentLength int64 // body length after de-chunking; 0 when there is none
 	Chunked       bool  // the body came with Transfer-Encoding: chunked
 	Body          []byte
+	// BodyUnread, with Parser.SkipBodies, says the body was not read: that
+	// many bytes of it follow the head in the input (-1: a chunked body,
+	// its length unknown). Body is then nil; the caller discards the
+	// bytes (or closes the connection) before the next request.
+	BodyUnread int64
 
 	// KeepAlive says the connection persists after the response: by version
 	// and Connection tokens (HTTP/1.1 unless "close", HTTP/1.0 only with

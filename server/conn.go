@@ -49,8 +49,9 @@ type conn struct {
 	ex   *exchange // HTTP/1: the request whose answer waits for an op
 	out  outq      // bytes for the socket (records, on TLS connections)
 
-	served uint32 // responses queued on this connection
-	ops    int32  // ops started for this connection and not yet completed
+	served  uint32 // responses queued on this connection
+	discard int64  // bytes of an ignored request body still to drop
+	ops     int32  // ops started for this connection and not yet completed
 
 	closing bool // close after out drains; parse nothing more
 	kill    bool // close now (after at most one best-effort send)
@@ -147,7 +148,7 @@ func (w *worker) newConn(fd int, peer netip.AddrPort, lis int) *conn {
 	c.gen++
 	c.fd = fd
 	c.peer = peer
-	c.served = 0
+	c.served, c.discard = 0, 0
 	c.closing, c.kill, c.eof = false, false, false
 	c.lingering, c.lingerWanted = false, false
 	c.io = connIO{}
@@ -332,7 +333,7 @@ func (w *worker) retime(c *conn) {
 			w.tm.disarm(c)
 			return
 		}
-	case c.held() > 0 || (c.tls != nil && (c.tls.hs != nil || len(c.tls.in) > 0)):
+	case c.held() > 0 || c.discard > 0 || (c.tls != nil && (c.tls.hs != nil || len(c.tls.in) > 0)):
 		k = timerHeader
 	default:
 		k = timerIdle

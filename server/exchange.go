@@ -21,6 +21,9 @@ type exchange struct {
 	// cancelled says the stream was reset meanwhile.
 	stream    uint32
 	cancelled bool
+	// panicked: the op's Func panicked on its helper goroutine (set
+	// there before the op is posted back).
+	panicked bool
 	c         *conn
 	req       httpcore.Request
 	resp      httpcore.Response
@@ -46,7 +49,7 @@ func (w *worker) getExchange(c *conn) *exchange {
 // putExchange returns ex to the free list.
 func (w *worker) putExchange(ex *exchange) {
 	ex.c, ex.op = nil, nil
-	ex.stream, ex.cancelled = 0, false
+	ex.stream, ex.cancelled, ex.panicked = 0, false, false
 	ex.req = httpcore.Request{}
 	ex.resp.Reset()
 	ex.logLine = ex.logLine[:0]
@@ -67,7 +70,7 @@ func (w *worker) handle(c *conn, req *httpcore.Request, resp *httpcore.Response)
 		w.redirectHTTPS(req, resp)
 		return nil
 	}
-	return w.h.Serve(req, resp)
+	return w.callServe(req, resp)
 }
 
 // redirectHTTPS answers req with a 308 to the same host, the TLS port, the
@@ -151,9 +154,7 @@ func (w *worker) opDone(ex *exchange, op *httpcore.Op) {
 	c.ops--
 	ex.op = nil
 	if c.fd < 0 || c.kill || ex.cancelled {
-		if op.Abandon != nil {
-			op.Abandon(op)
-		}
+		w.callAbandon(op)
 		if ex.stream != 0 {
 			w.h2Unpark(c, ex)
 			w.putExchange(ex)
@@ -170,7 +171,13 @@ func (w *worker) opDone(ex *exchange, op *httpcore.Op) {
 		}
 		return
 	}
-	if next := op.Then(op, &ex.resp); next != nil {
+	if ex.panicked {
+		// Its Func panicked on a helper: no Then, a 500.
+		ex.panicked = false
+		w.m.c.panics++
+		w.callAbandon(op)
+		httpcore.WriteError(&ex.resp, 500)
+	} else if next := w.callThen(op, &ex.resp); next != nil {
 		w.startOp(ex, next)
 		return
 	}

@@ -42,6 +42,7 @@ func (w *worker) hold(c *conn) *h1hold {
 	} else {
 		h = &h1hold{}
 		h.parser.Limits = w.limits
+		h.parser.SkipBodies = w.skipBodies
 	}
 	c.hold = h
 	return h
@@ -157,6 +158,14 @@ func (w *worker) serveLoop(c *conn, p *httpcore.Parser, buf []byte) (n int, need
 	off := 0
 	req := &w.req
 	for c.ex == nil && !c.closing && c.pending() < outHighWater {
+		if c.discard > 0 {
+			k := int(min(c.discard, int64(len(buf)-off)))
+			off += k
+			c.discard -= int64(k)
+			if c.discard > 0 {
+				return off, true
+			}
+		}
 		if off == len(buf) {
 			return off, true
 		}
@@ -181,10 +190,23 @@ func (w *worker) serveLoop(c *conn, p *httpcore.Parser, buf []byte) (n int, need
 			return len(buf), false
 		}
 		off += k
+		if req.BodyUnread != 0 {
+			// The handler ignores bodies: answer now, then drop a short
+			// body as it arrives; after a long or chunked one, close.
+			if req.BodyUnread > 0 && req.BodyUnread <= discardMax && req.KeepAlive {
+				c.discard = req.BodyUnread
+			} else {
+				req.KeepAlive = false
+			}
+		}
 		w.serve(c, req)
 	}
 	return off, false
 }
+
+// discardMax is the longest request body skipped to keep the connection;
+// after a longer one the connection closes (a lingering close drains it).
+const discardMax = 64 << 10
 
 // serve answers req, just parsed on c.
 func (w *worker) serve(c *conn, req *httpcore.Request) {

@@ -49,6 +49,7 @@ type counters struct {
 	tlsHandshakes  uint64 // TLS handshakes that succeeded
 	tlsFailures    uint64 // TLS handshakes that failed (refused, timed out, broken)
 	ktls           uint64 // TLS connections whose records the kernel seals
+	panics         uint64 // handler panics recovered
 	waits          uint64 // io_uring_enter or epoll_wait calls
 	events         uint64 // CQEs reaped or epoll events returned
 	durCount       [len(durBounds) + 1]uint64
@@ -256,6 +257,9 @@ func (m *Metrics) TLSHandshakes() (ok, failed int64) {
 // KernelTLS returns the TLS connections whose records the kernel sealed.
 func (m *Metrics) KernelTLS() int64 { return int64(m.c.ktls) }
 
+// Panics returns the handler panics recovered.
+func (m *Metrics) Panics() int64 { return int64(m.c.panics) }
+
 // ActiveConns returns the open connections.
 func (m *Metrics) ActiveConns() int64 { return m.g.active }
 
@@ -320,6 +324,7 @@ func (c *counters) add(o *counters) {
 	c.tlsHandshakes += o.tlsHandshakes
 	c.tlsFailures += o.tlsFailures
 	c.ktls += o.ktls
+	c.panics += o.panics
 	c.waits += o.waits
 	c.events += o.events
 	for i := range c.durCount {
@@ -456,6 +461,8 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	p.family("ringhttpd_resets_total", "counter", "Connection resets: by the peer (ECONNRESET or EPIPE), or by the server (aborted with unsent output).")
 	p.sample("ringhttpd_resets_total", float64(c.resetsPeer), "by", "peer")
 	p.sample("ringhttpd_resets_total", float64(c.resetsServer), "by", "server")
+	p.family("ringhttpd_handler_panics_total", "counter", "Handler panics recovered (each answered 500).")
+	p.sample("ringhttpd_handler_panics_total", float64(c.panics))
 	if m.TLS {
 		p.family("ringhttpd_tls_handshakes_total", "counter", "TLS handshakes, by result.")
 		p.sample("ringhttpd_tls_handshakes_total", float64(c.tlsHandshakes), "result", "ok")

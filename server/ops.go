@@ -71,7 +71,9 @@ func (p *opPool) helper() {
 			p.head = 0
 		}
 		p.mu.Unlock()
-		runOp(j.op)
+		if j.w.safeRun(j.op) {
+			j.ex.panicked = true // posted under the worker's lock: ordered before opDone reads it
+		}
 		j.w.postOp(j.ex, j.op)
 	}
 }

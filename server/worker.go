@@ -1,6 +1,7 @@
 package server
 
 import (
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -32,12 +33,13 @@ type worker struct {
 	maxConns   int
 	lowConns   int // accepting resumes at or below this
 
-	tm       timers
-	epoch    time.Time
-	now      int64 // ms since epoch, updated by tick
-	wall     time.Time
-	date     httpcore.DateCache
-	nextLog  int64 // now at which the access log buffer is handed over
+	tm      timers
+	epoch   time.Time
+	now     int64 // ms since epoch, updated by tick
+	wall    time.Time
+	date    httpcore.DateCache
+	nextLog int64 // now at which the access log buffer is handed over
+	panicLog
 	draining bool
 	forced   bool
 	deadline int64 // now at which draining turns into closing everything
@@ -57,6 +59,8 @@ type worker struct {
 	// of answers over TLS (nil: none).
 	httpsPort string
 	hsts      []byte
+	// skipBodies: the handler never reads request bodies (BodyIgnorer).
+	skipBodies bool
 
 	holdFree []*h1hold
 	exFree   []*exchange
@@ -100,6 +104,10 @@ func newWorker(s *Server, id int) *worker {
 		w.h = pw.ForWorker(id)
 	}
 	w.parser.Limits = w.limits
+	if bi, ok := s.handler.(httpcore.BodyIgnorer); ok && bi.IgnoresBodies() {
+		w.skipBodies = true
+		w.parser.SkipBodies = true
+	}
 	w.lowConns = w.maxConns * 9 / 10
 	w.tm.lists[timerHeader].d = s.cfg.HeaderTimeout.Milliseconds()
 	w.tm.lists[timerIdle].d = s.cfg.IdleTimeout.Milliseconds()
@@ -257,7 +265,14 @@ func (w *worker) postOp(ex *exchange, op *httpcore.Op) {
 		// call Then; let the handler release what the op holds.
 		w.opMu.Unlock()
 		if op.Abandon != nil {
-			op.Abandon(op)
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						w.logPanic("Op.Abandon", r, debug.Stack())
+					}
+				}()
+				op.Abandon(op)
+			}()
 		}
 		return
 	}

@@ -231,6 +231,11 @@ func buildSite(cfg *Config, site *Site, reuse map[filesKey]*files.Handler, authI
 	return sc, nil
 }
 
+// IgnoresBodies reports that no site reads request bodies
+// (httpcore.BodyIgnorer): files answers them 405, rules need only the
+// head.
+func (r *Reloadable) IgnoresBodies() bool { return true }
+
 // ForWorker returns the handler for one engine worker.
 func (r *Reloadable) ForWorker(id int) httpcore.Handler {
 	return newWorker(r, id)
