@@ -24,12 +24,12 @@ type exchange struct {
 	// panicked: the op's Func panicked on its helper goroutine (set
 	// there before the op is posted back).
 	panicked bool
-	c         *conn
-	req       httpcore.Request
-	resp      httpcore.Response
-	op        *httpcore.Op
-	logLine   []byte
-	start     int64 // loop turn that completed the request, ns since the worker's epoch
+	c        *conn
+	req      httpcore.Request
+	resp     httpcore.Response
+	op       *httpcore.Op
+	logLine  []byte
+	start    int64 // loop turn that completed the request, ns since the worker's epoch
 }
 
 // getExchange takes an exchange from the worker's free list.
