@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"unsafe"
 
 	"github.com/ringhttpd/ringhttpd/files"
@@ -197,9 +196,7 @@ func buildSite(cfg *Config, site *Site, reuse map[filesKey]*files.Handler, authI
 	k := filesKey{root: root, index: fc.Index, noIndex: fc.NoIndex, listing: fc.Listing, dots: fc.Dotfiles, hideWellKnown: fc.HideWellKnown,
 		fallback: fc.Fallback, compress: strings.Join(fc.Compress.Encodings, ",") + ";" + strings.Join(fc.Compress.Types, ","),
 		minSize: fc.Compress.MinSize, maxSize: fc.Compress.MaxSize}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		k.dev, k.ino = uint64(sys.Dev), sys.Ino
-	}
+	k.dev, k.ino = fileID(st)
 	sc := &siteConf{key: site.key, fkey: k}
 	if h := reuse[k]; h != nil {
 		sc.files = h
