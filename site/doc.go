@@ -8,7 +8,8 @@
 // Error), positions.go (the line of each key, for errors found after
 // decoding), glob.go (path globs), rules.go (compiled rules, redirect
 // targets, merged header blocks), auth.go (Basic authentication), handler.go
-// (Reloadable, snapshots, the per-worker handler).
+// (Reloadable, snapshots, the per-worker handler), fileid_*.go (a root's
+// device and inode, to tell a replaced root on reload).
 //
 // # The file
 //
@@ -36,9 +37,11 @@
 // rule; a path files would reject is answered by files (400).
 //
 // Rules are compiled at load: each glob records its literal prefix, suffix
-// and minimum length, so most non-matching rules cost a few comparisons;
-// matching allocates nothing and runs in time linear in the path (see
-// glob.go). Every matching rule's headers apply, a later rule replacing a
+// and minimum length, common shapes ("/a/**", "/*.html", exact paths) match
+// directly, and a site indexes its rules by the path's first byte after
+// '/', so a request tries only the rules that can match it; matching
+// allocates nothing and runs in time linear in the path (see glob.go).
+// BenchmarkMatch20 measures 20 rules against four paths. Every matching rule's headers apply, a later rule replacing a
 // field an earlier one set; the merged block for each set of matching rules
 // is built once per worker and cached. Headers go on 2xx, 301-308 and 304
 // answers (nginx's add_header rule: an error page gets no year-long
