@@ -3,8 +3,16 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -619,4 +627,82 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
 	os.Exit(code)
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
+// the files and a pool trusting it.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:         true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	leaf, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(leaf)
+	return certFile, keyFile, pool
+}
+
+// TestUpgradeKeepsTLS: the new process of an upgrade gets the HTTPS
+// sockets as HTTPS (LISTEN_FDNAMES "https") and the plaintext ones as
+// plaintext, with fewer workers than the old one had sockets, and serves
+// both.
+func TestUpgradeKeepsTLS(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t)
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			addr, taddr := freeAddr(t), freeAddr(t)
+			conf := filepath.Join(t.TempDir(), "ringhttpd.toml")
+			os.WriteFile(conf, []byte("workers = 3\n"), 0o644)
+			d := startDaemon(t, "serve", "--config", conf, "--root", webRoot(t), "--listen", addr, "--tls-listen", taddr,
+				"--tls-cert", certFile, "--tls-key", keyFile, "--backend", backend)
+			client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+				TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"},
+			}}
+			check := func(when string) {
+				t.Helper()
+				for i := range 12 { // new connections: every handed-over socket gets some
+					client.CloseIdleConnections()
+					resp, err := client.Get("https://" + taddr + "/a.txt")
+					if err != nil {
+						t.Fatalf("%s: HTTPS %d: %v\n%s", when, i, err, d.stderr.String())
+					}
+					resp.Body.Close()
+					if code, _, err := httpGet("http://" + addr + "/a.txt"); err != nil || code != 200 {
+						t.Fatalf("%s: HTTP %d: %d %v", when, i, code, err)
+					}
+				}
+			}
+			check("before")
+			// The new process reads the file again and runs fewer workers
+			// than the sockets it gets (3 per address): a worker then holds
+			// several, plaintext and TLS ones.
+			os.WriteFile(conf, []byte("workers = 2\n"), 0o644)
+			d.upgrade()
+			if !strings.Contains(d.stderr.String(), "workers=2") {
+				t.Fatalf("the new process does not run 2 workers:\n%s", d.stderr.String())
+			}
+			check("after the upgrade")
+			d.stop()
+		})
+	}
 }
