@@ -55,16 +55,18 @@ func (e *encoder) setPeerMax(v uint32) {
 }
 
 // startBlock appends the size updates a block must start with after the
-// peer changed its table size (RFC 7541 §4.2: the smallest value since the
-// last block first, then the final one).
+// peer changed its table size. RFC 7541 §4.2 wants the smallest size since
+// the last block signalled first when the size dipped and rose again; that
+// one is 0 here (an empty table: x/net's decoder refuses a second update
+// while entries remain), then the final size.
 func (e *encoder) startBlock(dst []byte) []byte {
 	if !e.update {
 		return dst
 	}
 	e.update = false
-	if e.lowest < e.peerMax {
-		e.resize(e.lowest)
-		dst = appendVarInt(dst, 5, 0x20, uint64(e.lowest))
+	if e.lowest < e.max && e.lowest < e.peerMax {
+		e.resize(0)
+		dst = append(dst, 0x20)
 	}
 	e.resize(e.peerMax)
 	e.lowest = e.peerMax

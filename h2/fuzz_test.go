@@ -7,6 +7,7 @@ import (
 
 	"github.com/ringhttpd/ringhttpd/httpcore"
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // FuzzFrameHeader checks the frame header codec against x/net's Framer:
@@ -127,6 +128,74 @@ func FuzzFeed(f *testing.F) {
 		if !bytes.Equal(whole, split) || !errors.Is(err1, err2) && err1 != err2 {
 			t.Fatalf("cut changes the result: %v / %v\n%s\n%s", err1, err2,
 				summary(newReader().frames(t, whole)), summary(newReader().frames(t, split)))
+		}
+	})
+}
+
+// FuzzEncoder encodes arbitrary response heads, three blocks per input with
+// a table size change between them, and decodes them with x/net's decoder:
+// every block decodes to the status and the lines' fields (names lowercased,
+// connection-specific ones dropped), and the table stays within bounds.
+func FuzzEncoder(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nServer: ringhttpd\r\nConnection: close\r\n"), uint16(4096), uint16(0))
+	f.Add([]byte("HTTP/1.1 404 Not Found\nX-A:  b \n\r\nafter: blank\r\n"), uint16(100), uint16(4096))
+	f.Add([]byte("Vary: Accept-Encoding\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\n"), uint16(0), uint16(65535))
+	f.Fuzz(func(t *testing.T, head []byte, size1, size2 uint16) {
+		var e encoder
+		e.reset()
+		dec := hpack.NewDecoder(4096, nil)
+		for round, size := range []int{-1, int(size1), int(size2)} {
+			if size >= 0 {
+				e.setPeerMax(uint32(size))
+				dec.SetAllowedMaxDynamicTableSize(uint32(min(size, 4096)))
+			}
+			status, lines := responseText(head, 200)
+			b := e.appendBlock(nil, status, lines)
+			fs, err := dec.DecodeFull(b)
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			if len(fs) == 0 || fs[0].Name != ":status" {
+				t.Fatalf("round %d: no :status first: %v", round, fs)
+			}
+			var want []string
+			for rest := lines; len(rest) > 0; {
+				var line []byte
+				line, rest = cutLine(rest)
+				if len(line) == 0 {
+					break
+				}
+				k := bytes.IndexByte(line, ':')
+				if k <= 0 {
+					continue
+				}
+				name := make([]byte, k) // ASCII lower case only
+				for i, c := range line[:k] {
+					if 'A' <= c && c <= 'Z' {
+						c += 'a' - 'A'
+					}
+					name[i] = c
+				}
+				if dropResponseField(name) {
+					continue
+				}
+				want = append(want, string(name)+": "+string(trimOWS(line[k+1:])))
+			}
+			var got []string
+			for _, f := range fs[1:] {
+				got = append(got, f.Name+": "+f.Value)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("round %d: %d fields, want %d", round, len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("round %d: field %q, want %q", round, got[i], want[i])
+				}
+			}
+			if e.size > e.max || e.max > maxEncTable {
+				t.Fatalf("table %d over %d", e.size, e.max)
+			}
 		}
 	})
 }
