@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,9 +27,12 @@ import (
 //     recv is in flight.
 //   - Send: one send per connection per turn carries everything queued
 //     (all pipelined answers of one read); several segments go out in one
-//     sendmsg. File segments go file -> pipe -> socket with two SPLICE ops
-//     through a per-connection pipe enlarged with F_SETPIPE_SZ, or, with
-//     splice masked off, READ into a pooled buffer then SEND.
+//     sendmsg. File segments go file -> pipe -> socket as one linked chain
+//     of SPLICE pairs through a pooled pipe (uring_file_linux.go): the
+//     whole chain runs in one io-wq worker with no loop turn between its
+//     steps, and a small head queued before the file is written into the
+//     pipe first, so a response is one submission. Without splice (or a
+//     usable pipe): READ into a pooled buffer then SEND.
 //   - Handler ops (open, statx, read) are ring ops; OpFunc goes to the
 //     server's helper pool, which wakes the ring through an eventfd that a
 //     READ op on the ring watches.
@@ -54,9 +58,15 @@ func init() {
 const (
 	uringSQEntries  = 1024
 	uringCQEntries  = 8192
-	uringBufEntries = 2048    // provided buffers
-	uringBufSize    = 4096    // bytes each: a request head almost always fits one
-	uringPipeSize   = 1 << 20 // F_SETPIPE_SZ for splice pipes
+	uringBufEntries = 2048      // provided buffers
+	uringBufSize    = 4096      // bytes each: a request head almost always fits one
+	uringBigPipe    = 1 << 20   // F_SETPIPE_SZ for the server's first uringBigPipes pipes
+	uringBigPipes   = 32        // 8192 pages: half of the default pipe-user-pages-soft
+	uringPipeSize   = 256 << 10 // F_SETPIPE_SZ for more pipes
+	uringPipeMin    = 32 << 10  // a smaller pipe (F_SETPIPE_SZ refused) is not used
+	uringChainMax   = 4 << 20   // file bytes moved by one linked splice chain
+	uringPipesIdle  = 2         // pipes a worker keeps once a load is over
+	uringIdleAfter  = 5000      // ms without a file transfer before trimming
 	uringFileChunk  = 256 << 10
 	uringBatch      = 256
 	uringMaxIov     = 16
@@ -90,6 +100,9 @@ func udSlot(ud uint64) int32  { return int32(ud >> 32) }
 type uringEngine struct {
 	s    *Server
 	caps uringCaps
+	// bigPipes counts the server's open pipes of uringBigPipe bytes (all
+	// workers).
+	bigPipes atomic.Int32
 }
 
 func newUringEngine(s *Server) (engine, error) {
@@ -110,9 +123,14 @@ type utx struct {
 	// sendRefs keeps what the in-flight sendmsg points at reachable.
 	sendRefs [uringMaxIov][]byte
 
-	// File transfer state.
+	// File transfer state (uring_file_linux.go). Invariant: the pipe
+	// holds exactly the first pipeFill bytes of the connection's pending
+	// output.
 	pipeR, pipeW int // -1 when no pipe
-	pipeFill     int // bytes spliced into the pipe, not yet out
+	pipeCap      int // the pipe's capacity
+	pipeFill     int // bytes in the pipe, not yet sent
+	chainLeft    int // CQEs of the running splice chain still due
+	chainErr     bool
 	fileBuf      []byte
 	fileBufSent  int
 }
@@ -146,10 +164,15 @@ type uringLoop struct {
 	wakeArm bool
 
 	bufPool  [][]byte // recv buffers (no buffer ring) and file chunks
-	pipePool [][2]int
-	txFree   []*utx
-	peer     bool // look up peer addresses (access log on)
-	stopped  bool
+	pipePool []upipe  // idle pipes, empty
+	pipeUsed int64    // w.now of the last pipe taken
+	pipes    int      // pipes open (pooled or lent)
+	// noPipeUntil: w.now before which no new pipe is tried (the last
+	// one failed or came too small).
+	noPipeUntil int64
+	txFree      []*utx
+	peer        bool // look up peer addresses (access log on)
+	stopped     bool
 }
 
 func (e *uringEngine) newLoop(w *worker) (ioLoop, error) {
@@ -226,8 +249,7 @@ func (l *uringLoop) release() {
 		l.wakeBuf = nil
 	}
 	for _, p := range l.pipePool {
-		unix.Close(p[0])
-		unix.Close(p[1])
+		l.closePipe(p)
 	}
 	l.pipePool = nil
 	if l.ring != nil {
@@ -257,6 +279,15 @@ func (l *uringLoop) sqe() *uring.SQE {
 		}
 	}
 }
+
+// reserve makes room for n SQEs that must reach the kernel in one submit
+// (a linked chain cut by a full SQ would lose its links).
+func (l *uringLoop) reserve(n int) {
+	if int(l.ring.SQSpaceLeft()) < n {
+		l.ring.Submit()
+	}
+}
+
 func (l *uringLoop) run() {
 	w := l.w
 	l.armWake()
@@ -268,6 +299,7 @@ func (l *uringLoop) run() {
 		w.syncDirty(l.sync)
 		l.enter(w.waitTimeout())
 		w.tick() // after the wait: timers armed while reaping use a fresh clock
+		l.trimPipes()
 		l.reap()
 		w.expireTimers()
 		w.syncDirty(l.sync)
@@ -348,10 +380,8 @@ func (l *uringLoop) handle(ud uint64, res int32, flags uint32) {
 		l.onRecv(c, u, res, flags, more)
 	case ukSend:
 		l.onSend(c, u, res)
-	case ukSpliceIn:
-		l.onSpliceIn(c, u, res)
-	case ukSpliceOut:
-		l.onSpliceOut(c, u, res)
+	case ukSpliceIn, ukSpliceOut:
+		l.onChain(c, u, kind, res)
 	case ukFileRead:
 		l.onFileRead(c, u, res)
 	case ukFileSend:

@@ -55,6 +55,12 @@ func (l *uringLoop) send(c *conn, u *connIO) {
 		l.sendFile(c, u, &segs[0])
 		return
 	}
+	l.sendBytes(c, u, segs)
+}
+
+// sendBytes sends the leading in-memory segments of segs (at most
+// uringMaxIov) in one send or sendmsg.
+func (l *uringLoop) sendBytes(c *conn, u *connIO, segs []seg) {
 	n := 0
 	for n < len(segs) && n < uringMaxIov && segs[n].file == nil {
 		n++
@@ -64,13 +70,7 @@ func (l *uringLoop) send(c *conn, u *connIO) {
 		s.PrepSend(c.fd, segs[0].b, unix.MSG_NOSIGNAL)
 	} else {
 		t := l.txOf(u)
-		for i := 0; i < n; i++ {
-			b := segs[i].b
-			t.iov[i].Base = &b[0]
-			t.iov[i].SetLen(len(b))
-			t.sendRefs[i] = b
-		}
-		t.msg = unix.Msghdr{Iov: &t.iov[0]}
+		t.msg = unix.Msghdr{Iov: &l.iovecs(t, segs[:n])[0]}
 		t.msg.SetIovlen(n)
 		s.PrepSendmsg(c.fd, &t.msg, unix.MSG_NOSIGNAL)
 	}
@@ -82,13 +82,7 @@ func (l *uringLoop) send(c *conn, u *connIO) {
 func (l *uringLoop) onSend(c *conn, u *connIO, res int32) {
 	u.sending = false
 	if t := u.tx; t != nil {
-		for i := range t.sendRefs {
-			if t.sendRefs[i] == nil {
-				break
-			}
-			t.sendRefs[i] = nil
-			t.iov[i] = unix.Iovec{}
-		}
+		l.clearSendRefs(t)
 		l.putTx(u)
 	}
 	if res < 0 {
@@ -127,5 +121,28 @@ func (l *uringLoop) putTx(u *connIO) {
 	u.tx = nil
 	if len(l.txFree) < 1024 {
 		l.txFree = append(l.txFree, t)
+	}
+}
+
+// iovecs points t's iovec array at segs (at most uringMaxIov in-memory
+// segments) and keeps them reachable until the op's CQE (clearSendRefs).
+func (l *uringLoop) iovecs(t *utx, segs []seg) []unix.Iovec {
+	for i := range segs {
+		b := segs[i].b
+		t.iov[i].Base = &b[0]
+		t.iov[i].SetLen(len(b))
+		t.sendRefs[i] = b
+	}
+	return t.iov[:len(segs)]
+}
+
+// clearSendRefs drops the references an iovec array held for the kernel.
+func (l *uringLoop) clearSendRefs(t *utx) {
+	for i := range t.sendRefs {
+		if t.sendRefs[i] == nil {
+			break
+		}
+		t.sendRefs[i] = nil
+		t.iov[i] = unix.Iovec{}
 	}
 }
