@@ -38,6 +38,12 @@ type skRandom struct {
 	files map[string][]byte
 	names []string
 	rng   *rand.Rand
+
+	// Reused across sessions: a million requests would otherwise allocate
+	// tens of GB in the test process (see skReadRespInto).
+	br   *bufio.Reader
+	body []byte
+	drop []byte
 }
 
 // skBehaviours are the kinds of client skRandom plays.
@@ -91,7 +97,11 @@ func (r *skRandom) session(kind string) (int, error) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReaderSize(c, 16<<10)
+	if r.br == nil {
+		r.br = bufio.NewReaderSize(c, 16<<10)
+	}
+	br := r.br
+	br.Reset(c)
 	switch kind {
 	case "keepalive", "pipeline", "halfclose":
 		n := 1 + r.rng.IntN(8)
@@ -111,7 +121,7 @@ func (r *skRandom) session(kind string) (int, error) {
 				if _, err := io.WriteString(c, req); err != nil {
 					return i, err
 				}
-				p, err := skReadResp(br, m)
+				p, err := skReadRespInto(br, m, &r.body)
 				if err != nil {
 					return i + 1, fmt.Errorf("keepalive request %d: %w", i, err)
 				}
@@ -132,7 +142,7 @@ func (r *skRandom) session(kind string) (int, error) {
 			c.(*net.TCPConn).CloseWrite()
 		}
 		for i, e := range exps {
-			p, err := skReadResp(br, e.method)
+			p, err := skReadRespInto(br, e.method, &r.body)
 			if err != nil {
 				return n, fmt.Errorf("%s request %d of %d: %w", kind, i, n, err)
 			}
@@ -159,7 +169,10 @@ func (r *skRandom) session(kind string) (int, error) {
 		if _, err := io.WriteString(c, req); err != nil {
 			return 1, err
 		}
-		buf := make([]byte, 1+r.rng.IntN(64<<10))
+		if cap(r.drop) < 64<<10 {
+			r.drop = make([]byte, 64<<10)
+		}
+		buf := r.drop[:1+r.rng.IntN(64<<10)]
 		if _, err := io.ReadFull(br, buf); err != nil {
 			return 1, fmt.Errorf("%s: first %d bytes: %w", kind, len(buf), err)
 		}
@@ -172,14 +185,14 @@ func (r *skRandom) session(kind string) (int, error) {
 		if _, err := io.WriteString(c, req+"GET /x HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n"+req); err != nil {
 			return 2, err
 		}
-		p, err := skReadResp(br, m)
+		p, err := skReadRespInto(br, m, &r.body)
 		if err != nil {
 			return 2, fmt.Errorf("garbage: first answer: %w", err)
 		}
 		if err := check(p); err != nil {
 			return 2, err
 		}
-		p, err = skReadResp(br, "GET")
+		p, err = skReadRespInto(br, "GET", &r.body)
 		if err != nil || p.status != 400 || !p.close {
 			return 2, fmt.Errorf("garbage: got %v %v, want 400 with Connection: close", p, err)
 		}

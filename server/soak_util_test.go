@@ -136,6 +136,14 @@ var skErrTruncated = errors.New("truncated response")
 // returns io.EOF when the connection ended before the first byte of the
 // response, skErrTruncated (wrapped) when it ended inside it.
 func skReadResp(r *bufio.Reader, method string) (*skResp, error) {
+	return skReadRespInto(r, method, nil)
+}
+
+// skReadRespInto is skReadResp reading the body into *buf (grown when too
+// small) when buf is not nil: the body is then valid until the next call.
+// A long soak's clients reuse their buffers so that the test process's own
+// garbage does not dwarf the server's (see skCheckMemory).
+func skReadRespInto(r *bufio.Reader, method string, buf *[]byte) (*skResp, error) {
 	var head []byte
 	for {
 		line, err := r.ReadSlice('\n')
@@ -191,7 +199,14 @@ func skReadResp(r *bufio.Reader, method string) (*skResp, error) {
 	if resp.clen < 0 {
 		return nil, fmt.Errorf("no Content-Length in %q", resp.head)
 	}
-	resp.body = make([]byte, resp.clen)
+	if buf == nil || int64(cap(*buf)) < resp.clen {
+		resp.body = make([]byte, resp.clen)
+		if buf != nil {
+			*buf = resp.body
+		}
+	} else {
+		resp.body = (*buf)[:resp.clen]
+	}
 	if n, err := io.ReadFull(r, resp.body); err != nil {
 		resp.body = resp.body[:n]
 		return resp, fmt.Errorf("%w: body %d of %d bytes: %w", skErrTruncated, n, resp.clen, err)
@@ -232,6 +247,8 @@ type skUsage struct {
 	sockets    int   // of which sockets
 	pipes      int   // of which pipes
 	rss        int64 // resident bytes
+	rssAnon    int64 // of which anonymous (heap, stacks, runtime metadata)
+	rssFile    int64 // of which file-backed (mostly the binary's text pages)
 	goroutines int   // in-process only
 	heap       int64 // live Go heap after a GC; in-process only
 	threads    int
@@ -240,8 +257,9 @@ type skUsage struct {
 }
 
 func (u skUsage) String() string {
-	return fmt.Sprintf("fds=%d (sockets %d, pipes %d) rss=%.1fMiB heap=%.1fMiB goroutines=%d threads=%d rings=%d ring-polls=%d",
-		u.fds, u.sockets, u.pipes, float64(u.rss)/(1<<20), float64(u.heap)/(1<<20), u.goroutines, u.threads, u.rings, u.ringPolls)
+	return fmt.Sprintf("fds=%d (sockets %d, pipes %d) rss=%.1fMiB (anon %.1f, file %.1f) heap=%.1fMiB goroutines=%d threads=%d rings=%d ring-polls=%d",
+		u.fds, u.sockets, u.pipes, float64(u.rss)/(1<<20), float64(u.rssAnon)/(1<<20), float64(u.rssFile)/(1<<20),
+		float64(u.heap)/(1<<20), u.goroutines, u.threads, u.rings, u.ringPolls)
 }
 
 // skMeasure reads pid's usage from /proc ("self" for this process, after
@@ -283,6 +301,12 @@ func skMeasure(pid string) skUsage {
 			case "VmRSS:":
 				kb, _ := strconv.ParseInt(f[1], 10, 64)
 				u.rss = kb << 10
+			case "RssAnon:":
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				u.rssAnon = kb << 10
+			case "RssFile:":
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				u.rssFile = kb << 10
 			case "Threads:":
 				u.threads, _ = strconv.Atoi(f[1])
 			}
