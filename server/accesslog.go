@@ -234,32 +234,9 @@ func refererAgent(req *httpcore.Request) (ref, ua []byte) {
 	if req == nil {
 		return nil, nil
 	}
-	for i := range req.Headers {
-		h := &req.Headers[i]
-		switch {
-		case ref == nil && asciiEqualFold(h.Name, "referer"):
-			ref = h.Value
-		case ua == nil && asciiEqualFold(h.Name, "user-agent"):
-			ua = h.Value
-		}
-	}
+	ref, _ = req.Field("Referer")
+	ua, _ = req.Field("User-Agent")
 	return ref, ua
-}
-
-func asciiEqualFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // appendLogField appends a quoted field's content, "-" when absent.

@@ -27,13 +27,6 @@ import (
 // to at least one worker and every worker at least one socket, so no
 // socket's queue is left without an acceptor.
 
-// Listener names in LISTEN_FDNAMES (FileDescriptorName= in a socket unit).
-const (
-	ListenerHTTP    = "http"
-	ListenerHTTPS   = "https"
-	ListenerMetrics = "metrics"
-)
-
 // Environment variables of an upgrade's child (see Upgrade).
 const (
 	envUpgradeParent  = "RINGHTTPD_UPGRADE_PARENT"
@@ -42,13 +35,6 @@ const (
 
 // listenFdsStart is SD_LISTEN_FDS_START.
 const listenFdsStart = 3
-
-// InheritedSocket is a listening socket this process was started with.
-type InheritedSocket struct {
-	Fd   int
-	Name string // its LISTEN_FDNAMES entry; "" when none was given
-	Addr net.Addr
-}
 
 // Inherited returns the listening sockets passed by systemd or by an
 // upgrading parent, and unsets the variables that passed them (so that no

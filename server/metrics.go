@@ -390,6 +390,12 @@ func (p *promWriter) family(name, typ, help string) {
 	p.flush()
 }
 
+// single writes a family of one sample without labels.
+func (p *promWriter) single(name, typ, help string, v float64) {
+	p.family(name, typ, help)
+	p.sample(name, v)
+}
+
 // sample writes one sample; labels are name, value pairs.
 func (p *promWriter) sample(name string, v float64, labels ...string) {
 	p.b = append(p.b[:0], name...)
@@ -442,18 +448,14 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	p.sample("ringhttpd_request_duration_seconds_sum", float64(c.durSum)/1e9)
 	p.sample("ringhttpd_request_duration_seconds_count", float64(cum))
 
-	p.family("ringhttpd_sent_bytes_total", "counter", "Bytes the kernel took from the connections' output queues (heads and bodies).")
-	p.sample("ringhttpd_sent_bytes_total", float64(c.bytesSent))
-	p.family("ringhttpd_accepts_total", "counter", "Connections accepted.")
-	p.sample("ringhttpd_accepts_total", float64(c.accepts))
-	p.family("ringhttpd_accept_backoffs_total", "counter", "Times accepting paused after EMFILE/ENFILE.")
-	p.sample("ringhttpd_accept_backoffs_total", float64(c.acceptBackoffs))
+	p.single("ringhttpd_sent_bytes_total", "counter", "Bytes the kernel took from the connections' output queues (heads and bodies).", float64(c.bytesSent))
+	p.single("ringhttpd_accepts_total", "counter", "Connections accepted.", float64(c.accepts))
+	p.single("ringhttpd_accept_backoffs_total", "counter", "Times accepting paused after EMFILE/ENFILE.", float64(c.acceptBackoffs))
 	p.family("ringhttpd_connections", "gauge", "Open connections by state (reading a request, writing an answer, idle between requests).")
 	p.sample("ringhttpd_connections", float64(g.reading), "state", "reading")
 	p.sample("ringhttpd_connections", float64(g.writing), "state", "writing")
 	p.sample("ringhttpd_connections", float64(g.idle), "state", "idle")
-	p.family("ringhttpd_connections_active", "gauge", "Open connections.")
-	p.sample("ringhttpd_connections_active", float64(g.active))
+	p.single("ringhttpd_connections_active", "gauge", "Open connections.", float64(g.active))
 	p.family("ringhttpd_timeouts_total", "counter", "Connection timeouts that fired, by kind.")
 	for k := timerHeader; k < numTimers; k++ {
 		p.sample("ringhttpd_timeouts_total", float64(c.timeouts[k]), "kind", timerNames[k])
@@ -461,39 +463,27 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	p.family("ringhttpd_resets_total", "counter", "Connection resets: by the peer (ECONNRESET or EPIPE), or by the server (aborted with unsent output).")
 	p.sample("ringhttpd_resets_total", float64(c.resetsPeer), "by", "peer")
 	p.sample("ringhttpd_resets_total", float64(c.resetsServer), "by", "server")
-	p.family("ringhttpd_handler_panics_total", "counter", "Handler panics recovered (each answered 500).")
-	p.sample("ringhttpd_handler_panics_total", float64(c.panics))
+	p.single("ringhttpd_handler_panics_total", "counter", "Handler panics recovered (each answered 500).", float64(c.panics))
 	if m.TLS {
 		p.family("ringhttpd_tls_handshakes_total", "counter", "TLS handshakes, by result.")
 		p.sample("ringhttpd_tls_handshakes_total", float64(c.tlsHandshakes), "result", "ok")
 		p.sample("ringhttpd_tls_handshakes_total", float64(c.tlsFailures), "result", "failed")
-		p.family("ringhttpd_tls_kernel_total", "counter", "TLS connections whose records the kernel seals (kernel TLS).")
-		p.sample("ringhttpd_tls_kernel_total", float64(c.ktls))
+		p.single("ringhttpd_tls_kernel_total", "counter", "TLS connections whose records the kernel seals (kernel TLS).", float64(c.ktls))
 	}
 	if m.Backend == BackendUring {
-		p.family("ringhttpd_ring_enters_total", "counter", "io_uring_enter calls (one per loop turn); completions per enter is the ratio of the two rates.")
-		p.sample("ringhttpd_ring_enters_total", float64(c.waits))
-		p.family("ringhttpd_ring_completions_total", "counter", "Completions (CQEs) reaped.")
-		p.sample("ringhttpd_ring_completions_total", float64(c.events))
-		p.family("ringhttpd_ring_ops_in_flight", "gauge", "Ring operations submitted and awaiting their completion.")
-		p.sample("ringhttpd_ring_ops_in_flight", float64(g.kernelOps))
+		p.single("ringhttpd_ring_enters_total", "counter", "io_uring_enter calls (one per loop turn); completions per enter is the ratio of the two rates.", float64(c.waits))
+		p.single("ringhttpd_ring_completions_total", "counter", "Completions (CQEs) reaped.", float64(c.events))
+		p.single("ringhttpd_ring_ops_in_flight", "gauge", "Ring operations submitted and awaiting their completion.", float64(g.kernelOps))
 	} else {
-		p.family("ringhttpd_epoll_waits_total", "counter", "epoll_wait calls (one per loop turn).")
-		p.sample("ringhttpd_epoll_waits_total", float64(c.waits))
-		p.family("ringhttpd_epoll_events_total", "counter", "Events epoll_wait returned.")
-		p.sample("ringhttpd_epoll_events_total", float64(c.events))
+		p.single("ringhttpd_epoll_waits_total", "counter", "epoll_wait calls (one per loop turn).", float64(c.waits))
+		p.single("ringhttpd_epoll_events_total", "counter", "Events epoll_wait returned.", float64(c.events))
 	}
-	p.family("ringhttpd_handler_ops_in_flight", "gauge", "Handler operations (open, stat, read of a cold file) in flight.")
-	p.sample("ringhttpd_handler_ops_in_flight", float64(g.handlerOps))
+	p.single("ringhttpd_handler_ops_in_flight", "gauge", "Handler operations (open, stat, read of a cold file) in flight.", float64(g.handlerOps))
 	if g.hasCache {
-		p.family("ringhttpd_file_cache_hits_total", "counter", "File cache lookups answered from a fresh entry.")
-		p.sample("ringhttpd_file_cache_hits_total", float64(g.cacheHits))
-		p.family("ringhttpd_file_cache_misses_total", "counter", "File cache lookups that found no entry.")
-		p.sample("ringhttpd_file_cache_misses_total", float64(g.cacheMisses))
-		p.family("ringhttpd_file_cache_entries", "gauge", "Entries in the workers' file caches.")
-		p.sample("ringhttpd_file_cache_entries", float64(g.cacheEntries))
-		p.family("ringhttpd_file_cache_bytes", "gauge", "Bytes the workers' file caches account for.")
-		p.sample("ringhttpd_file_cache_bytes", float64(g.cacheBytes))
+		p.single("ringhttpd_file_cache_hits_total", "counter", "File cache lookups answered from a fresh entry.", float64(g.cacheHits))
+		p.single("ringhttpd_file_cache_misses_total", "counter", "File cache lookups that found no entry.", float64(g.cacheMisses))
+		p.single("ringhttpd_file_cache_entries", "gauge", "Entries in the workers' file caches.", float64(g.cacheEntries))
+		p.single("ringhttpd_file_cache_bytes", "gauge", "Bytes the workers' file caches account for.", float64(g.cacheBytes))
 	}
 	p.family("ringhttpd_workers", "gauge", "Workers, and how many answered this scrape.")
 	p.sample("ringhttpd_workers", float64(m.Workers), "state", "running")

@@ -42,14 +42,20 @@ func promSample(text, prefix string) float64 {
 	return -1
 }
 
+// filesHandler returns the files handler on filesRoot's tree.
+func filesHandler(t *testing.T) *files.Handler {
+	dir, _ := filesRoot(t)
+	h, err := files.New(files.Config{Root: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() }) // cleanups run last-in first-out: after the shutdown
+	return h
+}
+
 func TestMetricsCounts(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, backend string) {
-		dir, _ := filesRoot(t)
-		h, err := files.New(files.Config{Root: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.Close() })
+		h := filesHandler(t)
 		s := startServer(t, backend, h, func(c *Config) { c.Workers = 1 })
 		before := s.testMetrics(t)
 		if before.Requests() != 0 || before.Accepts() != 0 {
@@ -165,12 +171,7 @@ func TestMetricsPromtool(t *testing.T) {
 		t.Skip("promtool not installed (Debian package prometheus)")
 	}
 	forEachEngine(t, func(t *testing.T, backend string) {
-		dir, _ := filesRoot(t)
-		h, err := files.New(files.Config{Root: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.Close() })
+		h := filesHandler(t)
 		s := startServer(t, backend, h, nil)
 		c := dialRaw(t, s)
 		c.send(t, get("/a.txt")+get("/index.html")+"DELETE / HTTP/1.1\r\nHost: t\r\n\r\n")

@@ -8,13 +8,6 @@ import (
 	"syscall"
 )
 
-// Credentials are the ids a process switches to with DropPrivileges.
-type Credentials struct {
-	UID, GID int
-	Groups   []int // supplementary groups
-	Name     string
-}
-
 // LookupCredentials resolves a user and an optional group (names or
 // numeric ids). Without a group, the user's primary group is used; the
 // supplementary groups are the user's groups (as initgroups(3) would set

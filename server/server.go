@@ -17,7 +17,8 @@
 // systemd or an upgrading parent, spread over the workers),
 // notify_linux.go (sd_notify), upgrade_linux.go (SIGUSR2: hand every
 // listener to a new process), handover.go (the drain of an upgraded
-// process), privdrop_linux.go (setgroups/setgid/setuid after binding).
+// process), privdrop_linux.go (setgroups/setgid/setuid after binding);
+// process.go holds their platform-neutral types.
 package server
 
 import (

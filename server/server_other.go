@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"runtime"
 	"time"
 
@@ -34,20 +33,6 @@ func numCPU() int              { return runtime.NumCPU() }
 
 func runOp(op *httpcore.Op) { op.Res = -38 } // ENOSYS
 
-// InheritedSocket is a listening socket this process was started with.
-type InheritedSocket struct {
-	Fd   int
-	Name string
-	Addr net.Addr
-}
-
-// Listener names in LISTEN_FDNAMES.
-const (
-	ListenerHTTP    = "http"
-	ListenerHTTPS   = "https"
-	ListenerMetrics = "metrics"
-)
-
 // Inherited returns nothing: socket activation is Linux-only here.
 func Inherited() ([]InheritedSocket, error) { return nil, nil }
 
@@ -64,13 +49,6 @@ func NotifyReloading() error { return nil }
 // WatchdogInterval reports no watchdog off Linux.
 func WatchdogInterval() (time.Duration, bool) { return 0, false }
 
-// Credentials are the ids a process switches to with DropPrivileges.
-type Credentials struct {
-	UID, GID int
-	Groups   []int
-	Name     string
-}
-
 // LookupCredentials is Linux-only here.
 func LookupCredentials(userName, groupName string) (Credentials, error) {
 	return Credentials{}, errNotLinux
@@ -78,24 +56,6 @@ func LookupCredentials(userName, groupName string) (Credentials, error) {
 
 // DropPrivileges is Linux-only here.
 func DropPrivileges(Credentials) error { return errNotLinux }
-
-// NamedFile is an extra listening socket to hand to the new process.
-type NamedFile struct {
-	Name string
-	File *os.File
-}
-
-// UpgradeConfig says how to start the new process.
-type UpgradeConfig struct {
-	Path    string
-	Args    []string
-	Env     []string
-	Extra   []NamedFile
-	Timeout time.Duration
-}
-
-// ErrUpgrade is wrapped by every error of Upgrade.
-var ErrUpgrade = errors.New("server: upgrade failed")
 
 // Upgrade is Linux-only here.
 func (s *Server) Upgrade(UpgradeConfig) (int, error) {

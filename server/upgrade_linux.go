@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -25,29 +24,6 @@ import (
 // every worker is handed over, and the child spreads them over its own
 // workers (activation_linux.go). If the child fails (exits, or is not
 // ready in time), the old process keeps serving and says why.
-
-// NamedFile is an extra listening socket to hand to the new process (the
-// metrics listener).
-type NamedFile struct {
-	Name string
-	File *os.File
-}
-
-// UpgradeConfig says how to start the new process.
-type UpgradeConfig struct {
-	// Path is the binary; Args its arguments, Args[0] included; Env the
-	// environment (LISTEN_* and the upgrade variables are replaced).
-	Path string
-	Args []string
-	Env  []string
-	// Extra sockets are passed after the server's listeners.
-	Extra []NamedFile
-	// Timeout bounds the wait for the new process to be ready.
-	Timeout time.Duration
-}
-
-// ErrUpgrade is wrapped by every error of Upgrade.
-var ErrUpgrade = errors.New("server: upgrade failed")
 
 // Upgrade starts the new process and waits until it is ready, or failed.
 // On success it returns the new process's id; the caller then calls
