@@ -21,8 +21,8 @@ import (
 // the state for control records. An error after TCP_ULP succeeded leaves
 // the socket unusable for userspace TLS: close the connection.
 func EnableKernel(fd int, c *Conn) error {
-	if c.Pending() || c.err != nil {
-		return fmt.Errorf("%w: connection has pending control records or an error", ErrKernelTLS)
+	if c.Pending() || c.err != nil || c.kernel || c.kernelTX {
+		return fmt.Errorf("%w: connection has pending control records or an error, or is in the kernel already", ErrKernelTLS)
 	}
 	tx, err := cryptoInfo(c.vers, c.suite.cipher, c.out.keys)
 	if err != nil {
@@ -55,8 +55,8 @@ func EnableKernel(fd int, c *Conn) error {
 // record pending. An error after TCP_ULP succeeded leaves the socket
 // unusable for userspace TLS: close the connection.
 func EnableKernelTX(fd int, c *Conn) error {
-	if c.Pending() || c.err != nil {
-		return fmt.Errorf("%w: connection has pending control records or an error", ErrKernelTLS)
+	if c.Pending() || c.err != nil || c.kernel || c.kernelTX {
+		return fmt.Errorf("%w: connection has pending control records or an error, or is in the kernel already", ErrKernelTLS)
 	}
 	tx, err := cryptoInfo(c.vers, c.suite.cipher, c.out.keys)
 	if err != nil {

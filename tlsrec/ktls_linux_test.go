@@ -366,3 +366,53 @@ func TestKernelTLSAfterHandshake(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelTX: EnableKernelTX: the kernel seals (a spliced file too), Go
+// opens; what the client sends is opened by the same Conn in userspace.
+func TestKernelTX(t *testing.T) {
+	for _, ts := range testSuites {
+		t.Run(ts.name, func(t *testing.T) {
+			s := randomSession(t, ts.vers, ts.suite)
+			s.Read.Seq, s.Write.Seq = 2, 1
+			srv, cli := pair(t, s)
+			needKernel(t, ts.vers, srv.Cipher())
+			sc, cc := tcpPair(t)
+			if err := EnableKernelTX(fdOf(t, sc), srv); err != nil {
+				t.Fatal(err)
+			}
+			if err := EnableKernelTX(fdOf(t, sc), srv); !errors.Is(err, ErrKernelTLS) {
+				t.Fatalf("second EnableKernelTX: %v", err)
+			}
+			sc.Write([]byte("sealed by the kernel"))
+			rr := &rawReader{nc: cc, c: cli}
+			if p, err := rr.read(20); err != nil || string(p) != "sealed by the kernel" {
+				t.Fatalf("Go opened %q %v", p, err)
+			}
+			cc.Write(cli.Seal(nil, []byte("opened in userspace")))
+			buf := make([]byte, 1024)
+			sc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			n, err := io.ReadAtLeast(sc, buf, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, used, err := srv.Open(buf[:n])
+			if err != nil || used != n || string(p) != "opened in userspace" {
+				t.Fatalf("userspace Open of %d raw bytes: %q %v", n, p, err)
+			}
+			body := bytes.Repeat([]byte("0123456789abcdef"), 40000)
+			path := filepath.Join(t.TempDir(), "body")
+			os.WriteFile(path, body, 0o644)
+			f, _ := os.Open(path)
+			defer f.Close()
+			done := make(chan []byte)
+			go func() {
+				p, _ := rr.read(len(body))
+				done <- p
+			}()
+			spliceFile(t, sc, f, len(body))
+			if p := <-done; !bytes.Equal(p, body) {
+				t.Fatalf("spliced file differs (%d bytes)", len(p))
+			}
+		})
+	}
+}

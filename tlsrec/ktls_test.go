@@ -92,3 +92,38 @@ func TestKernelControl(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelTXConn: with only sending in the kernel, Open goes on in
+// userspace (a KeyUpdate that does not ask for ours moves the read key),
+// Seal appends nothing, and a KeyUpdate that asks for ours ends the
+// connection with a close_notify from KernelAlert.
+func TestKernelTXConn(t *testing.T) {
+	for _, ts := range testSuites {
+		srv, cli := pair(t, randomSession(t, ts.vers, ts.suite))
+		srv.kernelTX = true // what EnableKernelTX sets
+		srv.out.aead = nil
+		w := cli.Seal(nil, []byte("one "))
+		if ts.vers == tls.VersionTLS13 {
+			w = append(w, controlRecord(cli, recordHandshake, []byte{24, 0, 0, 1, 0})...)
+			cli.out.setKeys(cli.suite, keys13(cli.suite, nextSecret13(cli.suite, cli.out.keys.Secret)))
+		}
+		w = cli.Seal(w, []byte("two"))
+		p, n, err := srv.Open(w)
+		if err != nil || n != len(w) || string(p) != "one two" {
+			t.Fatalf("%s: %q %d %v", ts.name, p, n, err)
+		}
+		if out := srv.Seal(nil, []byte("x")); len(out) != 0 || srv.Pending() || srv.SealInPlace(make([]byte, 64), 3) != nil {
+			t.Fatalf("%s: sealed in userspace with the kernel sealing", ts.name)
+		}
+		if ts.vers != tls.VersionTLS13 {
+			continue
+		}
+		_, _, err = srv.Open(controlRecord(cli, recordHandshake, []byte{24, 0, 0, 1, 1}))
+		if !errors.Is(err, ErrKeyUpdate) {
+			t.Fatalf("%s: requested KeyUpdate: %v", ts.name, err)
+		}
+		if a := srv.KernelAlert(); !bytes.Equal(a, CloseNotifyAlert) {
+			t.Fatalf("%s: alert %v", ts.name, a)
+		}
+	}
+}

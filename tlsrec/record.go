@@ -444,7 +444,13 @@ var keyUpdateNotRequested = [5]byte{24, 0, 0, 1, 0}
 // Pending reports whether control records (our KeyUpdate, an alert) are
 // owed to the peer: the caller then calls Seal(dst, nil) and sends the
 // result before any record sealed with SealInPlace.
-func (c *Conn) Pending() bool { return !c.closed && (c.sendUpdate || c.alert >= 0) }
+//
+// On a kernel TLS connection (EnableKernel, EnableKernelTX) the kernel
+// seals: Pending is false, Seal, SealInPlace and CloseNotify append
+// nothing, and an alert owed comes from KernelAlert.
+func (c *Conn) Pending() bool {
+	return !c.closed && !c.kernel && !c.kernelTX && (c.sendUpdate || c.alert >= 0)
+}
 
 // Seal appends to dst the control records owed to the peer, then p as
 // application data in records of at most MaxPlaintext bytes, and returns
@@ -453,7 +459,7 @@ func (c *Conn) Pending() bool { return !c.closed && (c.sendUpdate || c.alert >= 
 // (CloseNotify, or the alert after an Open error) Seal appends nothing more.
 func (c *Conn) Seal(dst, p []byte) []byte {
 	dst = c.flushControl(dst)
-	if c.closed {
+	if c.closed || c.kernel || c.kernelTX {
 		return dst
 	}
 	for len(p) > 0 {
@@ -481,7 +487,7 @@ func (c *Conn) CloseNotify(dst []byte) []byte {
 // records are pending or the connection is closed for writing: the caller
 // flushes with Seal(dst, nil) first.
 func (c *Conn) SealInPlace(rec []byte, n int) []byte {
-	if c.closed || c.Pending() || n > MaxPlaintext || n < 0 {
+	if c.closed || c.kernel || c.kernelTX || c.Pending() || n > MaxPlaintext || n < 0 {
 		return nil
 	}
 	return c.sealInPlace(rec[:c.HeaderLen()+n+c.TrailerLen()], recordAppData, n)
@@ -489,7 +495,7 @@ func (c *Conn) SealInPlace(rec []byte, n int) []byte {
 
 // flushControl appends the KeyUpdate and alert owed, if any.
 func (c *Conn) flushControl(dst []byte) []byte {
-	if c.closed {
+	if c.closed || c.kernel || c.kernelTX {
 		return dst
 	}
 	if c.sendUpdate {
