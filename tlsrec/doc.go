@@ -18,7 +18,7 @@
 //	              outcome (keys from the key log, sequence numbers counted)
 //	ktls.go       kernel TLS: the tls12_crypto_info_* layout, control records
 //	              (KernelControl, KernelAlert), KernelReport
-//	ktls_linux.go EnableKernel (TCP_ULP, TLS_TX, TLS_RX), record-type cmsgs,
+//	ktls_linux.go EnableKernel (TCP_ULP, TLS_TX, TLS_RX), EnableKernelTX, record-type cmsgs,
 //	              ProbeKernel; ktls_other.go: stubs (errors.ErrUnsupported)
 //
 // # Handshakes
@@ -45,6 +45,12 @@
 // hand them to c.KernelControl; send c.KernelAlert() or CloseNotifyAlert
 // with sendmsg and AppendRecordTypeCmsg(RecordAlert). A partial record in
 // Leftover keeps the connection on the userspace record layer.
+//
+// EnableKernelTX moves only the sending into the kernel (what the server's
+// engines do: a multishot receive may already hold ciphertext when the
+// switch happens): records received are still opened with Open. Either
+// way, once the kernel seals, Seal appends nothing and an alert owed comes
+// from KernelAlert.
 //
 // # Record layer
 //
