@@ -173,15 +173,13 @@ func TestSilentClientTimesOut(t *testing.T) {
 		t.Fatalf("helper started for a silent client: %+v", s)
 	}
 	// A client that stalls after its ClientHello holds a helper until the
-	// timeout, then releases it.
+	// timeout, then releases it. (Whether the server flight was ready
+	// before the timeout depends on the machine's speed.)
 	n := newNotifier()
 	h := env.d.Start(n.notify)
 	h.Feed(clientHello(t, env.client("ec.example")))
 	if err := waitDone(t, h, n); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("stalled client: %v", err)
-	}
-	if len(h.Output(nil)) == 0 {
-		t.Fatal("no server flight was produced before the timeout")
 	}
 	waitStats(t, env.d, func(s HandshakerStats) bool { return s.InProgress == 0 && s.Failed == 3 })
 }
