@@ -233,7 +233,8 @@ type Handshake struct {
 // another goroutine (a helper or the timeout timer) whenever Output has new
 // bytes or Done has the result; it must only wake the connection's loop
 // (never call back into the Handshake). It is not called for changes made
-// by the loop's own calls: after Feed, check Output and Done.
+// by the loop's own calls: after Feed, take Output, then check Done (in
+// that order: see Done).
 func (d *Handshaker) Start(notify func()) *Handshake {
 	h := &Handshake{d: d, notify: notify}
 	h.cond.L = &h.mu
@@ -326,14 +327,19 @@ func (h *Handshake) Output(dst []byte) []byte {
 	return dst
 }
 
-// Done reports the result: ok is false while the handshake runs. Once ok,
-// every byte the server has to send is available from Output (a failed
-// handshake may have an alert there): send it, then use the Session or
-// close.
+// Done reports the result: ok is false while the handshake runs, and also
+// while bytes it produced wait in Output (the last flight of a TLS 1.2
+// handshake, an alert), unless it was aborted or timed out. So a loop that
+// calls Output, sends, then calls Done never loses bytes written between
+// the two calls: their notify is still due. Once ok, use the Session (err
+// nil) or close.
 func (h *Handshake) Done() (s *Session, err error, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.sess, h.err, h.state == stDone
+	if h.state != stDone || (len(h.out) > 0 && h.stop == nil) {
+		return nil, nil, false
+	}
+	return h.sess, h.err, true
 }
 
 // Abort ends the handshake (the connection is closing). After it returns,

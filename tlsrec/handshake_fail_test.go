@@ -50,6 +50,7 @@ func waitDone(t *testing.T, h *Handshake, n *notifier) error {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
+		h.Output(nil)
 		if _, err, ok := h.Done(); ok {
 			return err
 		}
@@ -110,21 +111,25 @@ func TestRefusedInFeed(t *testing.T) {
 				before := env.d.Stats()
 				n := newNotifier()
 				h := env.d.Start(n.notify)
+				var out []byte
 				if bytewise {
 					for i := range len(tc.in) {
 						h.Feed([]byte{tc.in[i]})
+						if out = h.Output(out); len(out) > 0 {
+							break
+						}
 						if _, _, ok := h.Done(); ok {
 							break
 						}
 					}
 				} else {
 					h.Feed([]byte(tc.in))
+					out = h.Output(nil)
 				}
 				_, err, ok := h.Done()
 				if !ok || !errors.Is(err, tc.want) {
 					t.Fatalf("Done: ok=%v err=%v, want %v at once", ok, err, tc.want)
 				}
-				out := h.Output(nil)
 				if tc.alert != (len(out) > 0) || tc.alert && string(out) != "\x15\x03\x01\x00\x02\x02\x46" {
 					t.Fatalf("output %q", out)
 				}
@@ -287,10 +292,10 @@ func BenchmarkRefuse(b *testing.B) {
 			for b.Loop() {
 				h := env.d.Start(nil)
 				h.Feed([]byte(in.data))
+				h.Output(nil)
 				if _, _, ok := h.Done(); !ok {
 					b.Fatal("not refused")
 				}
-				h.Output(nil)
 			}
 		})
 	}

@@ -84,11 +84,11 @@ func serveConn(d *Handshaker, nc net.Conn) connResult {
 	})
 	var out []byte
 	for {
-		// Done before Output: once ok, Output has every byte to send.
-		s, err, ok := h.Done()
+		// Output, then Done: Done is ok only once every byte was taken.
 		if out = h.Output(out[:0]); len(out) > 0 {
 			nc.Write(out)
 		}
+		s, err, ok := h.Done()
 		if ok {
 			if err != nil {
 				res.err = err
@@ -481,10 +481,10 @@ func pipeHandshake(tb testing.TB, d *Handshaker, cfg *tls.Config, chunk int) *Ha
 	})
 	var out []byte
 	for {
-		_, err, ok := h.Done()
 		if out = h.Output(out[:0]); len(out) > 0 {
 			sc.Write(out)
 		}
+		_, err, ok := h.Done()
 		if ok {
 			if err != nil {
 				tb.Fatal(err)
@@ -577,5 +577,37 @@ func TestHsConnReads(t *testing.T) {
 	h.mu.Unlock()
 	if err := <-done; err != ErrTimeout {
 		t.Fatalf("Read after halt: %v", err)
+	}
+}
+
+// TestDoneWaitsForOutput: bytes the helper writes between the loop's
+// Output and Done (the last TLS 1.2 flight) hold Done back until taken;
+// an aborted handshake's do not.
+func TestDoneWaitsForOutput(t *testing.T) {
+	h := &Handshake{d: &Handshaker{}, state: stRunning}
+	h.cond.L = &h.mu
+	if out := h.Output(nil); len(out) != 0 {
+		t.Fatal("output before any write")
+	}
+	// The helper: its final flight, then the result.
+	(&hsConn{h: h}).Write([]byte("server Finished"))
+	h.mu.Lock()
+	h.finishLocked(&Session{}, nil)
+	h.mu.Unlock()
+	if _, _, ok := h.Done(); ok {
+		t.Fatal("Done ok with the last flight not taken")
+	}
+	if out := h.Output(nil); string(out) != "server Finished" {
+		t.Fatalf("Output %q", out)
+	}
+	if s, err, ok := h.Done(); !ok || err != nil || s == nil {
+		t.Fatalf("Done after Output: %v %v %v", s, err, ok)
+	}
+	h2 := &Handshake{d: &Handshaker{}, state: stRunning}
+	h2.cond.L = &h2.mu
+	(&hsConn{h: h2}).Write([]byte("flight"))
+	h2.Abort()
+	if _, err, ok := h2.Done(); !ok || err != ErrAborted {
+		t.Fatalf("aborted: %v %v", err, ok)
 	}
 }

@@ -315,10 +315,10 @@ func TestKernelTLSAfterHandshake(t *testing.T) {
 			buf := make([]byte, 16<<10)
 			var s *Session
 			for s == nil {
-				sess, err, ok := h.Done()
 				if out := h.Output(nil); len(out) > 0 {
 					sc.Write(out)
 				}
+				sess, err, ok := h.Done()
 				if ok {
 					if err != nil {
 						t.Fatal(err)
