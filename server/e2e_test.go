@@ -56,10 +56,9 @@ func startFiles(t *testing.T, backend string) (*Server, []byte) {
 }
 
 func TestE2EFiles(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, backend string) {
+	forEachEngineTransport(t, func(t *testing.T, backend string) {
 		s, big := startFiles(t, backend)
-		base := "http://" + addrOf(s)
-		client := &http.Client{Timeout: 10 * time.Second}
+		client, base := e2eClient(t, s)
 		defer client.CloseIdleConnections()
 
 		do := func(method, path string, hdr ...string) (*http.Response, []byte) {
@@ -167,7 +166,7 @@ func TestE2EFiles(t *testing.T) {
 }
 
 func TestE2EPipelining(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, backend string) {
+	forEachEngineTransport(t, func(t *testing.T, backend string) {
 		h := newTestHandler(t)
 		s := startServer(t, backend, h, nil)
 		for _, tc := range []struct {
@@ -229,7 +228,7 @@ func TestE2EPipelining(t *testing.T) {
 }
 
 func TestE2EConnectionRules(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, backend string) {
+	forEachEngineTransport(t, func(t *testing.T, backend string) {
 		h := newTestHandler(t)
 		s := startServer(t, backend, h, nil)
 		t.Run("parse error closes", func(t *testing.T) {
@@ -298,7 +297,7 @@ func TestE2EConnectionRules(t *testing.T) {
 }
 
 func TestE2EFileRefsAndReset(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, backend string) {
+	forEachEngineTransport(t, func(t *testing.T, backend string) {
 		h := newTestHandler(t)
 		big := pattern(8 << 20)
 		if err := os.WriteFile(h.dir+"/big", big, 0o644); err != nil {
@@ -328,7 +327,7 @@ func TestE2EFileRefsAndReset(t *testing.T) {
 				if _, err := io.ReadFull(c.r, buf); err != nil {
 					t.Fatal(err)
 				}
-				c.Conn.(*net.TCPConn).SetLinger(0) // close sends RST
+				tcpOf(c.Conn).SetLinger(0) // close sends RST
 				c.Close()
 			}
 			waitFor(t, 3*time.Second, "every FileRef released after resets", func() bool { return h.rels.Load() == h.refs.Load() })
@@ -344,15 +343,15 @@ func TestE2EFileRefsAndReset(t *testing.T) {
 			c := dialRaw(t, s)
 			c.send(t, get("/op/200"))
 			time.Sleep(50 * time.Millisecond)
-			c.Conn.(*net.TCPConn).SetLinger(0)
-			c.Close()
+			tcpOf(c.Conn).SetLinger(0)
+			tcpOf(c.Conn).Close() // a reset without a close_notify before it (TLS's Close would send one: a half-close)
 			waitFor(t, 3*time.Second, "op abandoned", func() bool { return h.aban.Load() == before+1 })
 		})
 	})
 }
 
 func TestE2EManyConnections(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, backend string) {
+	forEachEngineTransport(t, func(t *testing.T, backend string) {
 		h := newTestHandler(t)
 		s := startServer(t, backend, h, nil)
 		const n = 2000
@@ -363,7 +362,7 @@ func TestE2EManyConnections(t *testing.T) {
 			}
 		}()
 		for range n {
-			c, err := net.DialTimeout("tcp", addrOf(s), 5*time.Second)
+			c, err := dialConn(t, s, 5*time.Second)
 			if err != nil {
 				t.Fatalf("dial %d: %v", len(conns), err)
 			}
@@ -402,7 +401,7 @@ func TestE2EManyConnections(t *testing.T) {
 }
 
 func TestE2ETimeouts(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, backend string) {
+	forEachEngineTransport(t, func(t *testing.T, backend string) {
 		h := newTestHandler(t)
 		s := startServer(t, backend, h, func(c *Config) {
 			c.HeaderTimeout = 200 * time.Millisecond
@@ -450,7 +449,7 @@ func TestE2ETimeouts(t *testing.T) {
 		t.Run("send without progress", func(t *testing.T) {
 			before := s.testMetrics(t).Timeouts()
 			c := dialRaw(t, s)
-			c.Conn.(*net.TCPConn).SetReadBuffer(4096)
+			tcpOf(c.Conn).SetReadBuffer(4096)
 			c.send(t, get(fmt.Sprintf("/mem/%d", 32<<20)))
 			time.Sleep(800 * time.Millisecond) // read nothing meanwhile
 			waitFor(t, 3*time.Second, "send timeout", func() bool { return s.testMetrics(t).Timeouts() > before })
@@ -497,7 +496,7 @@ func TestE2ETimeouts(t *testing.T) {
 }
 
 func TestE2EShutdown(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, backend string) {
+	forEachEngineTransport(t, func(t *testing.T, backend string) {
 		t.Run("graceful", func(t *testing.T) {
 			h := newTestHandler(t)
 			s := startServer(t, backend, h, nil)
@@ -713,7 +712,7 @@ func TestE2EListen(t *testing.T) {
 }
 
 func TestE2EHalfClose(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, backend string) {
+	forEachEngineTransport(t, func(t *testing.T, backend string) {
 		h := newTestHandler(t)
 		s := startServer(t, backend, h, nil)
 		for _, tc := range []struct {
@@ -732,7 +731,7 @@ func TestE2EHalfClose(t *testing.T) {
 					batch.WriteString(get(p))
 				}
 				c.send(t, batch.String())
-				c.Conn.(*net.TCPConn).CloseWrite() // FIN after the requests
+				c.Conn.(interface{ CloseWrite() error }).CloseWrite() // FIN (over TLS: close_notify, then FIN) after the requests
 				for i, p := range tc.paths {
 					resp, body := c.response(t, "GET")
 					if resp.StatusCode != 200 || len(body) == 0 {

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"bufio"
 	"context"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ringhttpd/ringhttpd/httpcore"
+	"github.com/ringhttpd/ringhttpd/tlsrec"
 )
 
 // forEachEngine runs f as a subtest for every registered engine the kernel
@@ -45,6 +47,14 @@ func startServer(t testing.TB, backend string, h httpcore.Handler, mod func(*Con
 		Backend: backend,
 		Workers: 2,
 	}
+	if e2eTLS {
+		certs, err := tlsrec.NewCerts([]tlsrec.Pair{testTLSFixture(t).pair})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TLSListen = []string{"127.0.0.1:0"}
+		cfg.TLS = &TLSConfig{Certs: certs}
+	}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -57,6 +67,10 @@ func startServer(t testing.TB, backend string, h httpcore.Handler, mod func(*Con
 	}
 	if got := s.Backend(); got != backend {
 		t.Fatalf("Backend() = %q, want %q", got, backend)
+	}
+	if e2eTLS {
+		tlsServers.Store(s, struct{}{})
+		t.Cleanup(func() { tlsServers.Delete(s) })
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -202,7 +216,7 @@ type rawConn struct {
 
 func dialRaw(t testing.TB, s *Server) *rawConn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addrOf(s), 5*time.Second)
+	c, err := dialConn(t, s, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,3 +284,72 @@ func (s *syncBuffer) String() string {
 }
 
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(c, 64<<10) }
+
+// The end-to-end scenarios run over plaintext and over TLS
+// (forEachEngineTransport). While a TLS subtest runs, startServer adds a
+// TLS listener and remembers the server; dialRaw, dialConn and the HTTP
+// client of e2eClient then speak TLS to it. Tests of this package do not
+// run in parallel, so one flag says which transport the current subtest
+// wants.
+var (
+	e2eTLS     bool
+	tlsServers sync.Map // *Server -> struct{}: its scenarios dial TLS
+)
+
+// forEachEngineTransport runs f for every engine, over plaintext ("plain")
+// and over TLS ("tls").
+func forEachEngineTransport(t *testing.T, f func(t *testing.T, backend string)) {
+	t.Helper()
+	forEachEngine(t, func(t *testing.T, backend string) {
+		for _, tr := range []string{"plain", "tls"} {
+			t.Run(tr, func(t *testing.T) {
+				e2eTLS = tr == "tls"
+				defer func() { e2eTLS = false }()
+				f(t, backend)
+			})
+		}
+	})
+}
+
+// overTLS reports whether s's scenarios speak TLS.
+func overTLS(s *Server) bool {
+	_, ok := tlsServers.Load(s)
+	return ok
+}
+
+// dialConn opens a client connection to s, TLS handshake done when s's
+// scenarios speak TLS.
+func dialConn(t testing.TB, s *Server, timeout time.Duration) (net.Conn, error) {
+	if !overTLS(s) {
+		return net.DialTimeout("tcp", addrOf(s), timeout)
+	}
+	nc, err := net.DialTimeout("tcp", tlsAddr(s), timeout)
+	if err != nil {
+		return nil, err
+	}
+	c := tls.Client(nc, clientTLS(t))
+	c.SetDeadline(time.Now().Add(timeout))
+	if err := c.Handshake(); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	c.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// tcpOf returns the TCP connection under c.
+func tcpOf(c net.Conn) *net.TCPConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		return tc.NetConn().(*net.TCPConn)
+	}
+	return c.(*net.TCPConn)
+}
+
+// e2eClient returns an HTTP/1.1 client and the base URL for s.
+func e2eClient(t testing.TB, s *Server) (*http.Client, string) {
+	if !overTLS(s) {
+		return &http.Client{Timeout: 10 * time.Second}, "http://" + addrOf(s)
+	}
+	tr := &http.Transport{TLSClientConfig: clientTLS(t), ForceAttemptHTTP2: false}
+	return &http.Client{Timeout: 10 * time.Second, Transport: tr}, "https://localhost:" + portOf(tlsAddr(s))
+}

@@ -219,10 +219,10 @@ func (w *worker) tlsStep(c *conn) {
 	if s.ALPN == "h2" {
 		w.h2Start(c)
 	}
-	w.retime(c)
 	if len(s.Leftover) > 0 {
 		w.tlsInput(c, s.Leftover)
 	}
+	w.retime(c) // after the leftover: a partial request arms the header timer
 }
 
 // tlsKernel moves the sealing of c's records into the kernel when the
