@@ -1,0 +1,86 @@
+//go:build linux
+
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"crypto/tls"
+)
+
+// tlsStat reads /proc/net/tls_stat (kernel TLS counters).
+func tlsStat(t *testing.T) map[string]int64 {
+	f, err := os.Open("/proc/net/tls_stat")
+	if err != nil {
+		t.Skipf("no /proc/net/tls_stat: %v", err)
+	}
+	defer f.Close()
+	m := map[string]int64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "\t")
+		if !ok {
+			fs := strings.Fields(sc.Text())
+			if len(fs) != 2 {
+				continue
+			}
+			k, v = fs[0], fs[1]
+		}
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		m[strings.TrimSpace(k)] = n
+	}
+	return m
+}
+
+// TestKernelTLSServe proves kernel TLS on a kernel that has it: the server
+// hands its records to the kernel after the handshake (its metrics count
+// the connections, /proc/net/tls_stat's TX counters rise), and files still
+// go by splice or sendfile with their content intact, for both versions.
+func TestKernelTLSServe(t *testing.T) {
+	if !kernelTLSUsable() {
+		t.Skip("kernel TLS unavailable here (no tls ULP, or its ciphers are not loaded)")
+	}
+	forEachEngine(t, func(t *testing.T, backend string) {
+		h := newTestHandler(t)
+		big := pattern(5<<20 + 4321)
+		if err := os.WriteFile(filepath.Join(h.dir, "big"), big, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := startTLSServer(t, backend, h, nil)
+		before := tlsStat(t)
+		for _, vers := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+			cfg := clientTLS(t)
+			cfg.MinVersion, cfg.MaxVersion = vers, vers
+			c, r := dialTLS(t, s, cfg)
+			for i := 0; i < 2; i++ {
+				io.WriteString(c, get("/file/big")+get("/mem/70000"))
+				if resp, body := readResp(t, r, "GET"); resp.StatusCode != 200 || !bytes.Equal(body, big) {
+					t.Fatalf("vers %x file: %d, %d bytes, equal %v", vers, resp.StatusCode, len(body), bytes.Equal(body, big))
+				}
+				if resp, body := readResp(t, r, "GET"); resp.StatusCode != 200 || !bytes.Equal(body, pattern(70000)) {
+					t.Fatalf("vers %x mem: %d %d", vers, resp.StatusCode, len(body))
+				}
+			}
+			c.Close()
+		}
+		after := tlsStat(t)
+		t.Logf("tls_stat before %v", before)
+		t.Logf("tls_stat after  %v", after)
+		if after["TlsTxSw"]+after["TlsTxDevice"] < before["TlsTxSw"]+before["TlsTxDevice"]+2 {
+			t.Fatalf("kernel TLS TX counters did not rise: before %v, after %v", before, after)
+		}
+		m := s.testMetrics(t)
+		if m.KernelTLS() < 2 {
+			t.Fatalf("%d connections on kernel TLS, want 2", m.KernelTLS())
+		}
+		waitFor(t, 5*time.Second, "file refs released", func() bool { return h.refs.Load() == h.rels.Load() })
+	})
+}
