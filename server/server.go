@@ -4,13 +4,32 @@
 //
 // Files: config.go (Config, Default*), server.go (New, Start, Shutdown),
 // engine.go (the engine registry and the engine/core contract), worker.go
-// (per-worker state, clock, timers, shutdown steps, op completions),
-// conn.go (feed: parse, serve, queue; ops; backpressure), outq.go (output
-// queue: coalesced chunks, references, file segments), timer.go (timeout
-// lists), ops.go (helper pool for blocking ops), accesslog.go (access log
-// lines written once their bytes are sent: clf, combined, json; buffered per
-// worker), listen_linux.go (listeners), epoll_linux.go (the epoll engine),
-// uring_linux.go (the io_uring engine).
+// (per-worker state, clock, timers, shutdown steps, op completions).
+//
+// A connection in layers, bottom up (data flows socket -> engine ->
+// transport -> protocol -> Handler and back):
+//
+//   - engines: epoll_linux.go, and the io_uring engine in uring_linux.go
+//     (ring, loop, CQE dispatch) with one file per behaviour:
+//     uring_accept, uring_recv, uring_send, uring_file (splice and
+//     read+send of file ranges), uring_close, uring_ops (handler ops and
+//     readFile on the ring), uring_probe; connio_*.go holds their
+//     per-connection state, listen_linux.go the listeners.
+//   - conn.go: the connection (what survives between requests), input
+//     dispatch, output accounting, timers' choice; outq.go its output
+//     queue (coalesced chunks, references, file ranges, release markers).
+//   - transport: tls.go (handshake on helper goroutines, userspace records
+//     sealed into the output queue, file ranges read and sealed in place;
+//     kernel TLS via ktls_*.go).
+//   - protocol: h1.go (HTTP/1.1 with httpcore.Parser; input held between
+//     reads in pooled h1holds), h2.go (HTTP/2 with package h2's state
+//     machine).
+//   - exchange.go: a request whose answer waits for a handler op, shared
+//     by both protocols; panic.go: handlers run under recover; ops.go the
+//     helper pool for blocking ops.
+//
+// timer.go (timeout lists), accesslog.go (access log lines written once
+// their bytes are sent: clf, combined, json; buffered per worker).
 //
 // Operations: metrics.go (per-worker counters, published on demand and
 // summed at scrape; Prometheus text), activation_linux.go (sockets from
