@@ -448,7 +448,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	p.sample("ringhttpd_request_duration_seconds_sum", float64(c.durSum)/1e9)
 	p.sample("ringhttpd_request_duration_seconds_count", float64(cum))
 
-	p.single("ringhttpd_sent_bytes_total", "counter", "Bytes the kernel took from the connections' output queues (heads and bodies).", float64(c.bytesSent))
+	p.single("ringhttpd_sent_bytes_total", "counter", "Bytes the kernel took from the connections' output queues: heads and bodies; on TLS connections the records, handshakes included.", float64(c.bytesSent))
 	p.single("ringhttpd_accepts_total", "counter", "Connections accepted.", float64(c.accepts))
 	p.single("ringhttpd_accept_backoffs_total", "counter", "Times accepting paused after EMFILE/ENFILE.", float64(c.acceptBackoffs))
 	p.family("ringhttpd_connections", "gauge", "Open connections by state (reading a request, writing an answer, idle between requests).")
