@@ -116,7 +116,7 @@ func collectProbe() probeReport {
 	r.KernelTLS = tlsrec.ProbeKernel()
 	r.TLSRecordLayer = "userspace (kernel TLS unavailable)"
 	if r.KernelTLS.ULPError == "" && len(r.KernelTLS.Ciphers) > 0 {
-		r.TLSRecordLayer = "kernel TLS where the session's version and cipher are listed below, userspace otherwise"
+		r.TLSRecordLayer = "kernel TLS for the versions and ciphers with TX yes above, userspace otherwise"
 	}
 	r.Advice = probeAdvice(&r)
 	return r
