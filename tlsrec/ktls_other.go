@@ -12,6 +12,9 @@ var errNoKernelTLS = fmt.Errorf("%w: %w", ErrKernelTLS, errors.ErrUnsupported)
 // EnableKernel fails: kernel TLS is Linux only.
 func EnableKernel(fd int, c *Conn) error { return errNoKernelTLS }
 
+// EnableKernelTX fails: kernel TLS is Linux only.
+func EnableKernelTX(fd int, c *Conn) error { return errNoKernelTLS }
+
 // RecordType finds nothing: kernel TLS is Linux only.
 func RecordType(oob []byte) (typ byte, ok bool) { return 0, false }
 
