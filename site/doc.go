@@ -9,7 +9,8 @@
 // decoding), glob.go (path globs), rules.go (compiled rules, redirect
 // targets, merged header blocks), auth.go (Basic authentication), handler.go
 // (Reloadable, snapshots, the per-worker handler), fileid_*.go (a root's
-// device and inode, to tell a replaced root on reload).
+// device and inode, to tell a replaced root on reload), metrics.go (the
+// worker's file cache counters, summed for the engine's metrics).
 //
 // # The file
 //

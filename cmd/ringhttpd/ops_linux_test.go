@@ -225,6 +225,12 @@ func TestSocketActivationAndNotify(t *testing.T) {
 			if code != 200 || !strings.Contains(metrics, `ringhttpd_requests_total{method="GET",code="2xx"} 21`) {
 				t.Fatalf("metrics %d:\n%s", code, metrics)
 			}
+			// The file caches behind the site layer are counted: /a.txt's
+			// first request on each worker misses, the rest hit.
+			hits := regexp.MustCompile(`(?m)^ringhttpd_file_cache_hits_total (\d+)$`).FindStringSubmatch(metrics)
+			if hits == nil || hits[1] == "0" {
+				t.Errorf("no file cache hits counted:\n%s", metrics)
+			}
 			if code, body := waitGet(t, "http://"+metricsAddr+"/healthz", 5*time.Second); code != 200 || body != "ok\n" {
 				t.Fatalf("healthz: %d %q", code, body)
 			}
