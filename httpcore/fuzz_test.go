@@ -127,8 +127,8 @@ func canonical(req *Request) []byte {
 	}
 	b = append(b, "\r\n"...)
 	if req.Chunked {
-		b = AppendChunk(b, req.Body)
-		b = AppendLastChunk(b)
+		b = appendChunk(b, req.Body)
+		b = appendLastChunk(b)
 	} else {
 		b = append(b, req.Body...)
 	}

@@ -92,6 +92,36 @@ func WriteError(resp *Response, status int) {
 	}
 }
 
+// Reply fills resp with a complete answer from memory: Status, the status
+// line, a Content-Type field (when contentType is not empty), Content-Length
+// and Body. It replaces whatever resp held (releasing resp.File, dropping
+// Parts); field lines appended to Head afterwards are sent too. For 1xx, 204
+// and 304 it sends neither Content-Length nor body. body is sent by
+// reference: it must not change until the answer is sent (see Response).
+// Reply does not allocate once Head has grown.
+func (resp *Response) Reply(status int, contentType string, body []byte) {
+	if resp.File != nil {
+		resp.File.Release()
+		resp.File = nil
+	}
+	resp.Parts = resp.Parts[:0]
+	resp.Off, resp.Len = 0, 0
+	if status < 100 || status > 999 {
+		status = 500
+	}
+	resp.Status = status
+	h := AppendStatusLine(resp.Head[:0], status)
+	if contentType != "" {
+		h = AppendField(h, "Content-Type", contentType)
+	}
+	resp.Body = nil
+	if AllowsContentLength(status) {
+		h = AppendContentLength(h, int64(len(body)))
+		resp.Body = body
+	}
+	resp.Head = h
+}
+
 // Finish completes resp.Head: it appends dateLine (a DateCache.Line),
 // "Connection: close" when resp.Close is set, req is nil or req.KeepAlive is
 // false (and then sets resp.Close), "Connection: keep-alive" for an HTTP/1.0
@@ -150,39 +180,4 @@ func AppendContentLength(dst []byte, n int64) []byte {
 	dst = append(dst, "Content-Length: "...)
 	dst = strconv.AppendInt(dst, n, 10)
 	return append(dst, "\r\n"...)
-}
-
-// ChunkedField is the field line of a response whose body is chunked (its
-// length is unknown when the head goes out). Only HTTP/1.1 requests may get
-// one: an HTTP/1.0 client gets the body delimited by the connection's close.
-const ChunkedField = "Transfer-Encoding: chunked\r\n"
-
-// AppendChunkHeader appends the chunk-size line for a chunk of n > 0 bytes:
-// lower-case hex without leading zeros, then CRLF (RFC 9112 §7.1).
-func AppendChunkHeader(dst []byte, n int) []byte {
-	dst = strconv.AppendUint(dst, uint64(n), 16)
-	return append(dst, "\r\n"...)
-}
-
-// AppendChunk appends data as one chunk: size line, data, CRLF. An empty
-// data appends nothing (a zero-size chunk would end the body).
-func AppendChunk(dst, data []byte) []byte {
-	if len(data) == 0 {
-		return dst
-	}
-	dst = AppendChunkHeader(dst, len(data))
-	dst = append(dst, data...)
-	return append(dst, "\r\n"...)
-}
-
-// AppendChunkEnd appends the CRLF that closes a chunk whose data the caller
-// sends separately (after AppendChunkHeader).
-func AppendChunkEnd(dst []byte) []byte {
-	return append(dst, "\r\n"...)
-}
-
-// AppendLastChunk appends the last chunk and the empty trailer section that
-// end a chunked body: "0\r\n\r\n".
-func AppendLastChunk(dst []byte) []byte {
-	return append(dst, "0\r\n\r\n"...)
 }

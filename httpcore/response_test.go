@@ -154,6 +154,55 @@ func TestWriteError(t *testing.T) {
 	}
 }
 
+// TestReply checks the answers Reply builds on the wire: status line,
+// Content-Type, Content-Length and body, none of the last two where RFC 9110
+// forbids them, whatever the response held before.
+func TestReply(t *testing.T) {
+	cases := []struct {
+		status int
+		ctype  string
+		body   string
+		want   int    // status on the wire
+		cl     string // Content-Length on the wire ("" none)
+		sent   string // Body
+	}{
+		{200, "application/json", `{"ok":true}`, 200, "11", `{"ok":true}`},
+		{201, "", "made", 201, "4", "made"},
+		{404, "text/plain; charset=utf-8", "", 404, "0", ""},
+		{204, "text/plain", "dropped", 204, "", ""},
+		{304, "", "dropped", 304, "", ""},
+		{42, "text/plain", "x", 500, "1", "x"},
+	}
+	for _, c := range cases {
+		t.Run(strconv.Itoa(c.status), func(t *testing.T) {
+			f := &fakeFile{}
+			resp := Response{Head: []byte("HTTP/1.1 206 Partial Content\r\nX-Old: 1\r\n"), File: f, Parts: []Part{{Len: 1}}, Off: 5, Len: 6}
+			resp.Reply(c.status, c.ctype, []byte(c.body))
+			if f.released != 1 || resp.File != nil || len(resp.Parts) != 0 || resp.Off != 0 || resp.Len != 0 {
+				t.Fatalf("body plan not cleared: released %d File %v Parts %d", f.released, resp.File, len(resp.Parts))
+			}
+			if resp.Status != c.want || string(resp.Body) != c.sent {
+				t.Fatalf("Status %d Body %q, want %d %q", resp.Status, resp.Body, c.want, c.sent)
+			}
+			resp.Head = AppendField(resp.Head, "Cache-Control", "no-store")
+			resp.Finish(nil, []byte("Date: Tue, 24 Nov 2026 05:00:00 GMT\r\n"))
+			hr := readHead(t, &resp, "GET")
+			if hr.StatusCode != c.want || hr.Header.Get("Content-Type") != c.ctype ||
+				hr.Header.Get("Content-Length") != c.cl || hr.Header.Get("X-Old") != "" || hr.Header.Get("Cache-Control") != "no-store" {
+				t.Fatalf("wire: %d %v", hr.StatusCode, hr.Header)
+			}
+		})
+	}
+	resp := Response{Head: make([]byte, 0, 256)}
+	body := []byte("Hello, World!")
+	if n := testing.AllocsPerRun(100, func() {
+		resp.Reset()
+		resp.Reply(200, "text/plain", body)
+	}); n != 0 {
+		t.Fatalf("Reply allocates %.1f times", n)
+	}
+}
+
 func TestFinish(t *testing.T) {
 	const date = "Date: Tue, 24 Nov 2026 05:00:00 GMT\r\n"
 	cases := []struct {
@@ -325,16 +374,16 @@ func TestChunkedRoundTrip(t *testing.T) {
 			rng.Read(piece)
 			body = append(body, piece...)
 			if rng.Intn(2) == 0 {
-				wire = AppendChunk(wire, piece)
+				wire = appendChunk(wire, piece)
 			} else if len(piece) > 0 {
-				wire = AppendChunkHeader(wire, len(piece))
+				wire = appendChunkHeader(wire, len(piece))
 				wire = append(wire, piece...)
-				wire = AppendChunkEnd(wire)
+				wire = appendChunkEnd(wire)
 			}
 		}
-		wire = AppendLastChunk(wire)
+		wire = appendLastChunk(wire)
 
-		raw := append([]byte("POST / HTTP/1.1\r\nHost: a\r\n"+ChunkedField+"\r\n"), wire...)
+		raw := append([]byte("POST / HTTP/1.1\r\nHost: a\r\n"+chunkedField+"\r\n"), wire...)
 		var p Parser
 		var req Request
 		n, err := p.Parse(raw, &req)
