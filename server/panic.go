@@ -26,7 +26,11 @@ func (w *worker) callServe(req *httpcore.Request, resp *httpcore.Response) (op *
 			op = nil
 		}
 	}()
-	return w.h.Serve(req, resp)
+	op = w.h.Serve(req, resp)
+	if op == nil && len(resp.Head) == 0 {
+		w.noAnswer("Serve", resp)
+	}
+	return op
 }
 
 // callThen runs op.Then.
@@ -38,7 +42,26 @@ func (w *worker) callThen(op *httpcore.Op, resp *httpcore.Response) (next *httpc
 			next = nil
 		}
 	}()
-	return op.Then(op, resp)
+	next = op.Then(op, resp)
+	if next == nil && len(resp.Head) == 0 {
+		w.noAnswer("Op.Then", resp)
+	}
+	return next
+}
+
+// noAnswer answers 500 for a handler that returned no Op and left resp
+// empty (no status line): there is nothing to send. Logged like a panic, at
+// most once a second per worker, without a stack.
+func (w *worker) noAnswer(where string, resp *httpcore.Response) {
+	httpcore.WriteError(resp, 500)
+	now := time.Now().UnixNano()
+	last := w.panicLogged.Load()
+	if now-last < int64(time.Second) || !w.panicLogged.CompareAndSwap(last, now) {
+		w.panicsQuiet.Add(1)
+		return
+	}
+	w.s.log.Error("server: handler returned no answer (empty Response.Head, no Op); the request is answered 500",
+		"where", where, "worker", w.id)
 }
 
 // callAbandon runs op.Abandon, if any.
