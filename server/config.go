@@ -85,6 +85,15 @@ type Config struct {
 	SendTimeout     time.Duration
 	ShutdownTimeout time.Duration
 
+	// OpHelpers is the number of goroutines that run handlers' blocking
+	// steps: every httpcore.OpFunc (and, on the epoll engine, every Op).
+	// Each OpFunc occupies one while its Func runs; more wait in a queue
+	// (the loops never wait for them). Default 2 x Workers, at least 4 and
+	// at most 16: enough for file system work. Raise it when handlers wait
+	// for slow services (a database, another HTTP service) through OpFunc:
+	// about the number of such waits you want in flight at once.
+	OpHelpers int
+
 	// MaxConnsPerWorker is the number of open connections at which a worker
 	// stops accepting; it resumes below 90 % of it.
 	MaxConnsPerWorker int
@@ -172,6 +181,12 @@ func (cfg Config) withDefaults() (Config, error) {
 		if *d.v == 0 {
 			*d.v = d.def
 		}
+	}
+	if cfg.OpHelpers < 0 {
+		return cfg, fmt.Errorf("%w: op helpers %d < 0", ErrBadConfig, cfg.OpHelpers)
+	}
+	if cfg.OpHelpers == 0 {
+		cfg.OpHelpers = max(minHelpers, min(2*cfg.Workers, maxHelpers))
 	}
 	if cfg.MaxConnsPerWorker < 0 {
 		return cfg, fmt.Errorf("%w: max conns %d < 0", ErrBadConfig, cfg.MaxConnsPerWorker)

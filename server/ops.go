@@ -7,7 +7,7 @@ import (
 	"github.com/ringhttpd/ringhttpd/httpcore"
 )
 
-// Helper pool bounds.
+// Bounds of the default helper pool size (Config.OpHelpers).
 const (
 	minHelpers = 4
 	maxHelpers = 16
@@ -32,9 +32,8 @@ type opJob struct {
 	op *httpcore.Op
 }
 
-// newOpPool starts n helpers (clamped to [minHelpers, maxHelpers]).
+// newOpPool starts n > 0 helpers.
 func newOpPool(n int) *opPool {
-	n = max(minHelpers, min(n, maxHelpers))
 	p := &opPool{}
 	p.cond.L = &p.mu
 	p.wg.Add(n)

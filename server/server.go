@@ -258,7 +258,7 @@ func (s *Server) runWorker(w *worker, ready chan<- error) {
 // helpers returns the server's blocking-op helper pool, starting it on
 // first use. Engines call it from newLoop.
 func (s *Server) helpers() *opPool {
-	s.poolOnce.Do(func() { s.pool = newOpPool(2 * s.cfg.Workers) })
+	s.poolOnce.Do(func() { s.pool = newOpPool(s.cfg.OpHelpers) })
 	return s.pool
 }
 
