@@ -18,9 +18,11 @@
 #   --duration SECONDS        BENCH_DURATION    wrk seconds per run (default 5; quick 1)
 #   --sustained-rounds N      BENCH_SUSTAINED_ROUNDS (default 1: the run is 50 s per server)
 #   --workloads a,b,c         BENCH_WORKLOADS   subset (ka50,ka1000,pipe16,close,ka50-13b,
-#                                               f64k,f1m,f100m,js100k,idle10k,openloop,sustained)
+#                                               f64k,f1m,f100m,js100k,dyn-ka50,dyn-pipe16,json-ka50,
+#                                               json-pipe16,idle10k,openloop,sustained)
 #   --servers a,b,c           BENCH_SERVERS     subset (ringhttpd-uring,ringhttpd-epoll,nginx,h2o,
-#                                               lighttpd,fasthttp,net-http,floor-epoll,floor-uring)
+#                                               lighttpd,fasthttp,net-http,floor-epoll,floor-uring,
+#                                               ringhttpd-lib,ringhttpd-lib-epoll)
 #   --server-cpus LIST        BENCH_SERVER_CPUS (default 0)  taskset list for the servers
 #   --client-cpus LIST        BENCH_CLIENT_CPUS (default 1)  taskset list for wrk/loadgen
 #   --out DIR                 BENCH_OUT         results directory
@@ -29,7 +31,8 @@
 # ringhttpd's --workers, nginx's worker_processes and h2o's num-threads follow
 # the number of server CPUs, wrk gets one thread per client CPU.
 # BENCH_WORK (default /tmp/ringhttpd-bench) holds binaries, configs and the
-# document root; BENCH_PORT_BASE (default 18100) the first port.
+# document root; BENCH_PORT_BASE (default 18100) the first port (servers use
+# BASE+1 ... BASE+11).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -178,7 +181,7 @@ fi
 # --- peer configurations ------------------------------------------------------
 P_U=$((PORT_BASE + 1)) P_E=$((PORT_BASE + 2)) P_NGINX=$((PORT_BASE + 3)) P_H2O=$((PORT_BASE + 4))
 P_LIGHTTPD=$((PORT_BASE + 5)) P_FAST=$((PORT_BASE + 6)) P_NET=$((PORT_BASE + 7))
-P_FE=$((PORT_BASE + 8)) P_FU=$((PORT_BASE + 9))
+P_FE=$((PORT_BASE + 8)) P_FU=$((PORT_BASE + 9)) P_LIB=$((PORT_BASE + 10)) P_LIBE=$((PORT_BASE + 11))
 render() { # render TEMPLATE PORT OUT
   sed -e "s|@PORT@|$2|g" -e "s|@ROOT@|$WWW|g" -e "s|@WORK@|$WORK/run|g" -e "s|@WORKERS@|$SERVER_N|g" \
     "$REPO/bench/peers/$1" >"$3"
@@ -201,6 +204,10 @@ SERVERS=$WORK/servers.tsv
         $be "$port" "$BIN/ringhttpd" "$WORK/conf/ringhttpd.toml" "$WWW" "$port" $be "$SERVER_N"
     fi
   done
+  # ringhttpd as a Go library (bench/cmd/ringlibd): the dynamic handler's
+  # workloads only, against fasthttp and net/http serving the same handler.
+  printf 'ringhttpd-lib\t%s\tdynamic\t%s -listen 127.0.0.1:%s -root %s -backend uring -workers %s\n' "$P_LIB" "$BIN/ringlibd" "$P_LIB" "$WWW" "$SERVER_N"
+  printf 'ringhttpd-lib-epoll\t%s\tdynamic\t%s -listen 127.0.0.1:%s -root %s -backend epoll -workers %s\n' "$P_LIBE" "$BIN/ringlibd" "$P_LIBE" "$WWW" "$SERVER_N"
   printf 'nginx\t%s\tfiles\t%s -p %s -c %s\n' "$P_NGINX" "$(command -v nginx)" "$WORK/run/nginx-prefix" "$WORK/conf/nginx.conf"
   printf 'h2o\t%s\tfiles\t%s -c %s\n' "$P_H2O" "$(command -v h2o)" "$WORK/conf/h2o.conf"
   printf 'lighttpd\t%s\tfiles\t%s -D -f %s\n' "$P_LIGHTTPD" "$(command -v lighttpd)" "$WORK/conf/lighttpd.conf"

@@ -184,7 +184,7 @@ func main() {
 			n := len(servers)
 			for i := range n {
 				s := servers[(i+round-1)%n] // rotate so no server always goes first
-				if s.Skipped != "" || (s.Class == "const" && !w.consts) || (w.only != nil && !slices.Contains(w.only, s.Name)) {
+				if s.Skipped != "" || (s.Class == "const" && !w.consts) || (s.Class == "dynamic" && !w.dynamic) || (w.only != nil && !slices.Contains(w.only, s.Name)) {
 					continue
 				}
 				if w.fresh {

@@ -25,8 +25,9 @@ type server struct {
 }
 
 // readServers parses the servers file: one server a line,
-// NAME<TAB>PORT<TAB>CLASS<TAB>COMMAND, CLASS being "files", "const" or
-// "skip" (COMMAND then says why). COMMAND is split on spaces (no quoting).
+// NAME<TAB>PORT<TAB>CLASS<TAB>COMMAND, CLASS being "files", "const",
+// "dynamic" (takes part only in the dynamic handler's workloads) or "skip"
+// (COMMAND then says why). COMMAND is split on spaces (no quoting).
 // Lines starting with # are comments.
 func readServers(path string) ([]*server, error) {
 	f, err := os.Open(path)
@@ -55,10 +56,10 @@ func readServers(path string) ([]*server, error) {
 			s.Class = "files"
 			s.Skipped = parts[3]
 			s.Command = ""
-		case "files", "const":
+		case "files", "const", "dynamic":
 			s.argv = strings.Fields(parts[3])
 		default:
-			return nil, fmt.Errorf("servers file: class must be files, const or skip: %q", line)
+			return nil, fmt.Errorf("servers file: class must be files, const, dynamic or skip: %q", line)
 		}
 		out = append(out, s)
 	}

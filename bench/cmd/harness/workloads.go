@@ -32,6 +32,7 @@ type workload struct {
 	fresh    bool          // restart the server just before the measurement
 	headers  []string      // wrk: extra request fields ("Name: value")
 	only     []string      // the servers that take part (nil: all)
+	dynamic  bool          // a route of internal/dyn: servers of class "dynamic" take part
 }
 
 // Document root files (bench.sh creates them).
@@ -43,6 +44,16 @@ const (
 	file100m = "/100m.bin"
 	fileJS   = "/app.js" // 100 KiB of JavaScript-like text (bench/cmd/mkjs)
 )
+
+// The dynamic handler's routes (internal/dyn), served by the Go servers
+// only: ringhttpd as a library (ringlibd), fasthttp and net/http.
+const (
+	dynText = "/hello" // dyn.TextPath: 13 bytes of text/plain
+	dynJSON = "/json"  // dyn.JSONPath: {"message":"Hello, World!"}, encoded per request
+)
+
+// dynServers are the servers that serve internal/dyn's routes.
+var dynServers = []string{"ringhttpd-lib", "ringhttpd-lib-epoll", "fasthttp", "net-http"}
 
 // workloads returns the suite for a mode. d is the wrk duration per run.
 func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) []*workload {
@@ -66,6 +77,13 @@ func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) [
 		// memory; nginx (gzip on, level 6) on every request.
 		{Workload: result.Workload{Name: "js100k", Title: "100 KiB JavaScript, Accept-Encoding: gzip, br, keep-alive 50 conns"}, path: fileJS, conns: 50, duration: d,
 			headers: []string{"Accept-Encoding: gzip, br"}, only: []string{"ringhttpd-uring", "ringhttpd-epoll", "nginx"}},
+		// A handler of the application's own (internal/dyn), the same in
+		// every Go server: ringhttpd as a library against fasthttp and
+		// net/http.
+		{Workload: result.Workload{Name: "dyn-ka50", Title: "dynamic handler, 13 B text, keep-alive 50 conns"}, path: dynText, conns: 50, duration: d, dynamic: true, only: dynServers},
+		{Workload: result.Workload{Name: "dyn-pipe16", Title: "dynamic handler, 13 B text, pipelined x16, 50 conns"}, path: dynText, conns: 50, duration: d, lua: pipeLua, dynamic: true, only: dynServers},
+		{Workload: result.Workload{Name: "json-ka50", Title: "dynamic handler, JSON encoded per request, keep-alive 50 conns"}, path: dynJSON, conns: 50, duration: d, dynamic: true, only: dynServers},
+		{Workload: result.Workload{Name: "json-pipe16", Title: "dynamic handler, JSON encoded per request, pipelined x16, 50 conns"}, path: dynJSON, conns: 50, duration: d, lua: pipeLua, dynamic: true, only: dynServers},
 		{Workload: result.Workload{Name: "idle10k", Title: fmt.Sprintf("%d idle keep-alive conns", idleN)}, path: file13, conns: idleN, fresh: true},
 		{Workload: result.Workload{Name: "openloop", Title: fmt.Sprintf("open loop %.0f req/s, 50 conns, 3.5 KB", openRate)}, path: file3k5, conns: 50, duration: openD, rate: openRate},
 		{Workload: result.Workload{Name: "sustained", Title: fmt.Sprintf("sustained, 200 clients, %s, 3.5 KB", sec(sustD))}, path: file3k5, conns: 200, duration: sustD, interval: sustEvery, rounds: sustainRounds},
@@ -95,6 +113,9 @@ func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) [
 			}
 			for _, h := range w.headers {
 				w.Detail += " -H '" + h + "'"
+			}
+			if w.dynamic {
+				w.Detail += "; the handler of bench/internal/dyn in each Go server (ringhttpd through server.New, fasthttp, net/http), files behind it"
 			}
 			if w.Name == "js100k" {
 				w.Detail += "; ringhttpd --config with [compress] (br, zstd, gzip made once per file version on a helper; serves br here), nginx gzip on, gzip_comp_level 6 (gzip per request; nginx-light has no brotli)"

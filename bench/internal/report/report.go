@@ -22,10 +22,15 @@ func WriteAll(run *result.Run, dir string) error {
 	return os.WriteFile(filepath.Join(dir, "chart.svg"), []byte(SVG(run)), 0o644)
 }
 
+// libServer is ringhttpd used as a library (bench/cmd/ringlibd), the
+// baseline of the dynamic handler's workloads, which the command does not
+// serve.
+const libServer = "ringhttpd-lib"
+
 // Baseline returns the server ratios compare with: run.Baseline when it ran,
-// otherwise nginx when it ran, otherwise "".
+// otherwise nginx, otherwise ringhttpd-lib when it ran, otherwise "".
 func Baseline(run *result.Run) string {
-	for _, name := range []string{run.Baseline, "nginx"} {
+	for _, name := range []string{run.Baseline, "nginx", libServer} {
 		for _, s := range run.Servers {
 			if s.Name == name && s.Skipped == "" {
 				return name
@@ -54,8 +59,19 @@ func stat(run *result.Run, server, workload, metric string) (result.Stat, bool) 
 	return st, ok && st.N > 0
 }
 
-// ratio returns server's median of metric divided by base's, or NaN.
+// baseFor returns the baseline of one workload: base, or ringhttpd-lib
+// where base did not take part (the dynamic handler's workloads).
+func baseFor(run *result.Run, base, workload string) string {
+	if run.Cell(base, workload) == nil && run.Cell(libServer, workload) != nil {
+		return libServer
+	}
+	return base
+}
+
+// ratio returns server's median of metric divided by the workload's
+// baseline's (baseFor), or NaN.
 func ratio(run *result.Run, server, base, workload, metric string) float64 {
+	base = baseFor(run, base, workload)
 	a, ok1 := stat(run, server, workload, metric)
 	b, ok2 := stat(run, base, workload, metric)
 	if !ok1 || !ok2 || b.Median == 0 {
@@ -147,9 +163,16 @@ func Markdown(run *result.Run) string {
 	if t := targets(run); t != "" {
 		p("## Targets from the server issue\n\n%s\n", t)
 	}
+	if t := libTargets(run); t != "" {
+		p("## Targets from the library issue\n\nringhttpd as a Go library (`server.New` with the handler of bench/internal/dyn) against fasthttp serving the same handler.\n\n%s\n", t)
+	}
 
 	for _, w := range run.Workloads {
 		p("## %s (`%s`)\n\n%s\n\n", w.Title, w.Name, w.Detail)
+		base := base
+		if base != "" {
+			base = baseFor(run, base, w.Name)
+		}
 		switch w.Name {
 		case "idle10k":
 			p("| server | conns answered | RSS growth per conn (B) | RSS with them open (MiB) | failed |\n|---|---:|---:|---:|---:|\n")
@@ -285,7 +308,7 @@ func keyTable(b *strings.Builder, run *result.Run, servers []result.Server, ws [
 				continue
 			}
 			cell := num(st.Median)
-			if base != "" && s.Name != base {
+			if base != "" && s.Name != baseFor(run, base, w.Name) {
 				if r := ratio(run, s.Name, base, w.Name, metric); !math.IsNaN(r) {
 					cell += " (" + x(r) + ")"
 				}
@@ -346,6 +369,29 @@ func targets(run *result.Run) string {
 	// Compression done once (ringhttpd) against gzip on every request.
 	row("uring CPU/req 100 KiB JS, gzip/br accepted ÷ nginx gzip 6", cpu(u, "js100k")/cpu("nginx", "js100k"), 0.1, true)
 	row("epoll CPU/req 100 KiB JS, gzip/br accepted ÷ nginx gzip 6", cpu(ep, "js100k")/cpu("nginx", "js100k"), 0.1, true)
+	return b.String()
+}
+
+// libTargets checks the library issue's goal when ringhttpd-lib ran the
+// dynamic workloads: CPU per request at most half of fasthttp's.
+func libTargets(run *result.Run) string {
+	var b strings.Builder
+	for _, w := range []string{"dyn-ka50", "dyn-pipe16", "json-ka50", "json-pipe16"} {
+		lib, ok1 := stat(run, libServer, w, result.CPUPerReq)
+		fast, ok2 := stat(run, "fasthttp", w, result.CPUPerReq)
+		if !ok1 || !ok2 || fast.Median == 0 {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("| target | measured | limit | met |\n|---|---:|---:|---|\n")
+		}
+		v := lib.Median / fast.Median
+		met := "yes"
+		if v > 0.5 {
+			met = "**no**"
+		}
+		fmt.Fprintf(&b, "| lib CPU/req %s ÷ fasthttp | %s | %s | %s |\n", w, x(v), x(0.5), met)
+	}
 	return b.String()
 }
 

@@ -94,3 +94,36 @@ func TestSVGWellFormed(t *testing.T) {
 		}
 	}
 }
+
+// TestDynamicWorkloads: the dynamic handler's workloads, which the command
+// (the run's baseline) does not serve, compare with ringhttpd-lib, and the
+// library issue's target is checked against fasthttp.
+func TestDynamicWorkloads(t *testing.T) {
+	run := testRun(true)
+	run.Servers = append(run.Servers, result.Server{Name: "ringhttpd-lib", Port: 10, Class: "dynamic"}, result.Server{Name: "fasthttp", Port: 6, Class: "files"})
+	run.Workloads = append(run.Workloads, result.Workload{Name: "dyn-ka50", Title: "dyn"}, result.Workload{Name: "json-pipe16", Title: "json"})
+	add := func(server, w string, cpu float64) {
+		c := result.Cell{Server: server, Workload: w, Rounds: []result.Round{{Round: 1, Metrics: map[string]float64{result.RPS: 100, result.CPUPerReq: cpu}}}}
+		c.Aggregate()
+		run.Cells = append(run.Cells, c)
+	}
+	add("ringhttpd-lib", "dyn-ka50", 4)
+	add("fasthttp", "dyn-ka50", 10)
+	add("ringhttpd-lib", "json-pipe16", 3)
+	add("fasthttp", "json-pipe16", 5)
+	md := Markdown(run)
+	for _, w := range []string{
+		"| fasthttp | 100 | 1.00x | 10.0 | 2.50x |", // dyn-ka50: 10 / ringhttpd-lib's 4
+		"× ringhttpd-lib CPU",
+		"| lib CPU/req dyn-ka50 ÷ fasthttp | 0.40x | 0.50x | yes |",
+		"| lib CPU/req json-pipe16 ÷ fasthttp | 0.60x | 0.50x | **no** |",
+		"| nginx | 55.0 (50.0–60.0) | 0.50x | 22.0 (20.0–24.0) | 2.00x |", // ka50 still against ringhttpd-uring
+	} {
+		if !strings.Contains(md, w) {
+			t.Errorf("markdown lacks %q:\n%s", w, md)
+		}
+	}
+	if svg := SVG(run); !strings.Contains(svg, "(2.50x)") {
+		t.Errorf("chart lacks fasthttp's dyn-ka50 ratio")
+	}
+}

@@ -174,8 +174,9 @@ func SVG(run *result.Run) string {
 			if !ok {
 				continue
 			}
-			br := bar{name: s.Name, color: colors[s.Name], med: st.Median * scale, min: st.Min * scale, max: st.Max * scale, base: s.Name == base}
-			if base != "" && s.Name != base {
+			wb := baseFor(run, base, w)
+			br := bar{name: s.Name, color: colors[s.Name], med: st.Median * scale, min: st.Min * scale, max: st.Max * scale, base: s.Name == wb}
+			if base != "" && s.Name != wb {
 				if r := ratio(run, s.Name, base, w, metric); !math.IsNaN(r) {
 					br.note = "(" + x(r) + ")"
 				}

@@ -67,7 +67,7 @@ type Cell struct {
 type Server struct {
 	Name    string `json:"name"`
 	Port    int    `json:"port"`
-	Class   string `json:"class"` // "files" (serves the document root) or "const" (floor)
+	Class   string `json:"class"` // "files" (serves the document root), "const" (floor) or "dynamic" (the dyn workloads only)
 	Command string `json:"command"`
 	Skipped string `json:"skipped,omitempty"` // why it did not run; empty when it ran
 }
