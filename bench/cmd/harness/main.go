@@ -139,7 +139,8 @@ func main() {
 		}
 		var pgids []string
 		for _, s := range servers {
-			if s.cmd != nil {
+			if s.cmd != nil && s.cmd.Process != nil {
+				pgids = append(pgids, strconv.Itoa(s.cmd.Process.Pid))
 			}
 		}
 		os.WriteFile(*pidFile, []byte(strings.Join(pgids, "\n")+"\n"), 0o644)
