@@ -12,7 +12,8 @@
 #   go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
 # into $CI_TOOLS/bin (default /var/cache/ringhttpd-tools/bin, kept across runs;
 # the same cache scripts/ci-lib.sh uses). The test certificate (ECDSA P-256,
-# CN localhost, SAN 127.0.0.1) is made with openssl in a temporary directory.
+# CN localhost, SAN 127.0.0.1) is made with openssl in a temporary directory
+# (scripts/tls-lib.sh).
 # On a kernel without usable io_uring, the uring rows say "skip" (ringhttpd
 # probe exits 1) and do not fail the run.
 # H2SPEC_TIMEOUT (default 5) is h2spec's -o, seconds a test waits for an
@@ -24,17 +25,8 @@ ENGINES=${ENGINES:-uring epoll}
 TIMEOUT=${H2SPEC_TIMEOUT:-5}
 CI_TOOLS=${CI_TOOLS:-/var/cache/ringhttpd-tools}
 
-tmp=$(mktemp -d /tmp/h2spec.XXXXXX)
-pid=
-cleanup() {
-	if [ -n "$pid" ]; then
-		kill -TERM "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=tls-lib.sh
+. scripts/tls-lib.sh
 
 # --- h2spec ---------------------------------------------------------------
 h2spec=${H2SPEC:-$CI_TOOLS/bin/h2spec}
@@ -45,50 +37,10 @@ if [ ! -x "$h2spec" ]; then
 		{ echo "h2spec.sh: building h2spec failed" >&2; exit 1; }
 fi
 
-# --- ringhttpd, certificate, document root -------------------------------
-go build -o "$tmp/ringhttpd" ./cmd/ringhttpd || { echo "h2spec.sh: go build ./cmd/ringhttpd failed" >&2; exit 1; }
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" -subj /CN=localhost \
-	-addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1 ||
-	{ echo "h2spec.sh: openssl could not make the test certificate" >&2; exit 1; }
-mkdir -p "$tmp/www"
-# h2spec requests "/": a small index, served from the file cache.
-printf '<!doctype html><title>h2spec</title><p>ringhttpd h2spec target\n' >"$tmp/www/index.html"
-
+# --- ringhttpd, certificate, document root (h2spec requests "/") ---------
+tl_init h2spec && tl_certs && tl_docroot || exit 1
 uring_ok=1
-"$tmp/ringhttpd" probe >/dev/null 2>&1 || uring_ok=0
-
-# start ENGINE: runs ringhttpd with one h2c and one TLS listener on free
-# ports; sets pid, plain and tls (host:port), or returns 1.
-start() {
-	local log=$tmp/serve-$1.log addrs i
-	"$tmp/ringhttpd" serve --root "$tmp/www" --backend "$1" --workers 2 --h2c \
-		--listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 \
-		--tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" >"$log" 2>&1 &
-	pid=$!
-	for i in $(seq 150); do
-		# listen="[PLAIN TLS]": plaintext listeners come first.
-		addrs=$(sed -n 's/.*ringhttpd serving.* listen="\[\([^]]*\)\]".*/\1/p' "$log" | head -n 1)
-		if [ -n "$addrs" ]; then
-			plain=${addrs% *}
-			tls=${addrs#* }
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "h2spec.sh: ringhttpd --backend $1 did not start: $(tail -n 3 "$log")" >&2
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	pid=
-	return 1
-}
-
-stop() {
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	pid=
-}
+tl_uring_ok || uring_ok=0
 
 fail=0
 rows=()
@@ -98,19 +50,19 @@ for e in $ENGINES; do
 		rows+=("$(printf '%-6s %-4s skip (io_uring unusable here: ringhttpd probe)' "$e" tls)")
 		continue
 	fi
-	if ! start "$e"; then
+	if ! tl_serve "$e" --h2c; then
 		rows+=("$(printf '%-6s %-4s FAIL (server did not start)' "$e" "h2c+tls")")
 		fail=1
 		continue
 	fi
 	for t in h2c tls; do
-		addr=$plain
+		addr=$TL_PLAIN
 		args=(--strict -o "$TIMEOUT")
 		if [ "$t" = tls ]; then
-			addr=$tls
+			addr=$TL_TLS
 			args+=(-t -k)
 		fi
-		out=$tmp/$e-$t.txt
+		out=$TL_TMP/$e-$t.txt
 		"$h2spec" "${args[@]}" -h "${addr%:*}" -p "${addr##*:}" >"$out" 2>&1
 		rc=$?
 		sum=$(grep -E '^[0-9]+ tests, [0-9]+ passed' "$out" | tail -n 1)
@@ -125,10 +77,10 @@ for e in $ENGINES; do
 			rows+=("$(printf '%-6s %-4s ok   %s' "$e" "$t" "$sum")")
 		fi
 	done
-	stop
-	if grep -qiE 'panic|fatal error|DATA RACE' "$tmp/serve-$e.log"; then
+	tl_stop
+	if grep -qiE 'panic|fatal error|DATA RACE' "$TL_LOG"; then
 		fail=1
-		rows+=("$(printf '%-6s      FAIL server log: %s' "$e" "$(grep -m1 -iE 'panic|fatal error|DATA RACE' "$tmp/serve-$e.log")")")
+		rows+=("$(printf '%-6s      FAIL server log: %s' "$e" "$(grep -m1 -iE 'panic|fatal error|DATA RACE' "$TL_LOG")")")
 	fi
 done
 
