@@ -45,6 +45,9 @@ func main() {
 		onlyServers = flag.String("only-servers", "", "comma-separated server names to run (default: all in the servers file)")
 		wrk         = flag.String("wrk", "wrk", "wrk binary")
 		loadgen     = flag.String("loadgen", "loadgen", "loadgen binary (from bench/cmd/loadgen)")
+		h2load      = flag.String("h2load", "h2load", "h2load binary (nghttp2-client), for the h2 and h2c workloads")
+		clientConf  = flag.String("client-openssl-conf", "", "OPENSSL_CONF for the load generators: pins the TLS version, suite and group every server negotiates")
+		wantTLS     = flag.String("want-tls", "", "\"PROTOCOL SUITE\" (e.g. \"TLSv1.3 TLS_AES_128_GCM_SHA256\") every HTTPS server must negotiate with the clients; checked per server at start and per h2 run")
 		pipeLua     = flag.String("pipe-lua", "scripts/bench-pipeline.lua", "wrk script for the pipelined workload")
 		serverCPUs  = flag.String("server-cpus", "0", "CPU list (taskset -c) for the servers")
 		clientCPUs  = flag.String("client-cpus", "1", "CPU list (taskset -c) for the load generators")
@@ -159,7 +162,31 @@ func main() {
 	}
 	writePids()
 
-	e := &env{wrk: *wrk, loadgen: *loadgen, clientCPUs: *clientCPUs, rawDir: rawDir, wrkThreads: *wrkThreads}
+	e := &env{wrk: *wrk, loadgen: *loadgen, h2load: *h2load, clientCPUs: *clientCPUs, rawDir: rawDir, wrkThreads: *wrkThreads, wantTLS: *wantTLS}
+	if *clientConf != "" {
+		e.clientEnv = []string{"OPENSSL_CONF=" + *clientConf}
+	}
+	// What each HTTPS server negotiates with the clients' configuration:
+	// recorded, and a server that negotiates something else is left out of
+	// the TLS workloads (its figures would not compare).
+	tlsInfo := map[string]string{}
+	for _, s := range servers {
+		if s.Skipped != "" || s.TLSPort == 0 {
+			continue
+		}
+		got, err := e.tlsProbe(s)
+		if err == nil && *wantTLS != "" && !strings.HasPrefix(got, *wantTLS+" ") {
+			err = fmt.Errorf("negotiated %q, want %q", got, *wantTLS)
+		}
+		if err != nil {
+			logf("%-16s HTTPS left out: %v", s.Name, err)
+			tlsInfo[s.Name] = "left out of TLS workloads: " + err.Error()
+			s.TLSPort = 0
+			continue
+		}
+		tlsInfo[s.Name] = got
+		logf("%-16s HTTPS: %s", s.Name, got)
+	}
 	warm := &workload{path: file3k5, conns: 50, duration: time.Second}
 	warmBig := &workload{path: file1m, conns: 4, duration: time.Second}
 	for _, s := range servers {
@@ -185,7 +212,7 @@ func main() {
 			n := len(servers)
 			for i := range n {
 				s := servers[(i+round-1)%n] // rotate so no server always goes first
-				if s.Skipped != "" || (s.Class == "const" && !w.consts) || (s.Class == "dynamic" && !w.dynamic) || (w.only != nil && !slices.Contains(w.only, s.Name)) {
+				if s.Skipped != "" || (s.Class == "const" && !w.consts) || (s.Class == "dynamic" && !w.dynamic) || (w.only != nil && !slices.Contains(w.only, s.Name)) || s.url(w.proto) == "" {
 					continue
 				}
 				if w.fresh {
@@ -231,6 +258,14 @@ func main() {
 	run.Host, _ = os.Hostname()
 	run.Env["server_cpus"], run.Env["client_cpus"], run.Env["wrk_threads"] = *serverCPUs, *clientCPUs, strconv.Itoa(*wrkThreads)
 	run.Env["harness_go"] = runtime.Version()
+	for name, v := range tlsInfo {
+		run.Env["tls "+name] = v
+	}
+	if *clientConf != "" {
+		if b, err := os.ReadFile(*clientConf); err == nil {
+			run.Env["tls client config"] = clientConfSummary(string(b))
+		}
+	}
 	run.Env["loadavg"] = "start " + loadStart + ", end " + loadavg() + " (other work on the machine)"
 	for _, s := range servers {
 		run.Servers = append(run.Servers, s.Server)

@@ -120,6 +120,10 @@ func TestReadServers(t *testing.T) {
 	if s := got[2]; s.Class != "const" || s.argv[2] != "3574" {
 		t.Errorf("floor = %+v", s)
 	}
+	os.WriteFile(path, []byte("ringhttpd-epoll\t18102,tls=18112,h2c=18102\tfiles\t/bin/ringhttpd --h2c\n"), 0o644)
+	if got, err := readServers(path); err != nil || got[0].Port != 18102 || got[0].TLSPort != 18112 || got[0].H2CPort != 18102 {
+		t.Errorf("ports: %+v, %v", got, err)
+	}
 	os.WriteFile(path, []byte("bad line\n"), 0o644)
 	if _, err := readServers(path); err == nil {
 		t.Error("readServers accepted a line without tabs")

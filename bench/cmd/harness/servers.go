@@ -25,10 +25,12 @@ type server struct {
 }
 
 // readServers parses the servers file: one server a line,
-// NAME<TAB>PORT<TAB>CLASS<TAB>COMMAND, CLASS being "files", "const",
+// NAME<TAB>PORTS<TAB>CLASS<TAB>COMMAND, CLASS being "files", "const",
 // "dynamic" (takes part only in the dynamic handler's workloads) or "skip"
-// (COMMAND then says why). COMMAND is split on spaces (no quoting).
-// Lines starting with # are comments.
+// (COMMAND then says why). PORTS is the plaintext HTTP/1.1 port, optionally
+// followed by ",tls=N" (HTTPS: HTTP/1.1 and h2 by ALPN) and ",h2c=N" (HTTP/2
+// by prior knowledge; may be the plaintext port). COMMAND is split on spaces
+// (no quoting). Lines starting with # are comments.
 func readServers(path string) ([]*server, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -46,11 +48,10 @@ func readServers(path string) ([]*server, error) {
 		if len(parts) != 4 {
 			return nil, fmt.Errorf("servers file: want 4 tab-separated fields: %q", line)
 		}
-		port, err := strconv.Atoi(parts[1])
-		if err != nil {
-			return nil, fmt.Errorf("servers file: bad port in %q", line)
+		s := &server{Server: result.Server{Name: parts[0], Class: parts[2], Command: parts[3]}}
+		if err := parsePorts(parts[1], &s.Server); err != nil {
+			return nil, fmt.Errorf("servers file: %v in %q", err, line)
 		}
-		s := &server{Server: result.Server{Name: parts[0], Port: port, Class: parts[2], Command: parts[3]}}
 		switch s.Class {
 		case "skip":
 			s.Class = "files"
@@ -66,7 +67,52 @@ func readServers(path string) ([]*server, error) {
 	return out, sc.Err()
 }
 
+// parsePorts reads "PORT[,tls=N][,h2c=N]" into s.
+func parsePorts(v string, s *result.Server) error {
+	fields := strings.Split(v, ",")
+	port, err := strconv.Atoi(fields[0])
+	if err != nil || port <= 0 {
+		return fmt.Errorf("bad port %q", fields[0])
+	}
+	s.Port = port
+	for _, f := range fields[1:] {
+		k, val, _ := strings.Cut(f, "=")
+		n, err := strconv.Atoi(val)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("bad port %q", f)
+		}
+		switch k {
+		case "tls":
+			s.TLSPort = n
+		case "h2c":
+			s.H2CPort = n
+		default:
+			return fmt.Errorf("unknown port kind %q (tls= or h2c=)", k)
+		}
+	}
+	return nil
+}
+
 func (s *server) addr() string { return fmt.Sprintf("127.0.0.1:%d", s.Port) }
+
+// url returns the base URL for a workload's protocol ("" or "h1": plaintext
+// HTTP/1.1; "tls", "h2": the HTTPS port; "h2c": the prior-knowledge port), or
+// "" when the server has no such listener.
+func (s *server) url(proto string) string {
+	switch proto {
+	case "tls", "h2":
+		if s.TLSPort == 0 {
+			return ""
+		}
+		return fmt.Sprintf("https://127.0.0.1:%d", s.TLSPort)
+	case "h2c":
+		if s.H2CPort == 0 {
+			return ""
+		}
+		return fmt.Sprintf("http://127.0.0.1:%d", s.H2CPort)
+	}
+	return "http://" + s.addr()
+}
 
 // start runs the server pinned to cpus in its own process group and waits
 // until its port accepts connections.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,8 @@ type workload struct {
 	headers  []string      // wrk: extra request fields ("Name: value")
 	only     []string      // the servers that take part (nil: all)
 	dynamic  bool          // a route of internal/dyn: servers of class "dynamic" take part
+	proto    string        // "" plaintext HTTP/1.1; "tls" HTTPS HTTP/1.1 (wrk); "h2", "h2c" (h2load)
+	streams  int           // h2load: concurrent streams per connection (-m)
 }
 
 // Document root files (bench.sh creates them).
@@ -84,6 +87,17 @@ func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) [
 		{Workload: result.Workload{Name: "dyn-pipe16", Title: "dynamic handler, 13 B text, pipelined x16, 50 conns"}, path: dynText, conns: 50, duration: d, lua: pipeLua, dynamic: true, only: dynServers},
 		{Workload: result.Workload{Name: "json-ka50", Title: "dynamic handler, JSON encoded per request, keep-alive 50 conns"}, path: dynJSON, conns: 50, duration: d, dynamic: true, only: dynServers},
 		{Workload: result.Workload{Name: "json-pipe16", Title: "dynamic handler, JSON encoded per request, pipelined x16, 50 conns"}, path: dynJSON, conns: 50, duration: d, lua: pipeLua, dynamic: true, only: dynServers},
+		// HTTPS and HTTP/2 (issues 13 and 14): the same ECDSA P-256
+		// certificate on every server; the clients offer one TLS 1.3 suite
+		// and group (bench.sh's client OpenSSL configuration), so every
+		// server negotiates the same.
+		{Workload: result.Workload{Name: "tls-ka50", Title: "HTTPS keep-alive, 50 conns, 3.5 KB"}, path: file3k5, conns: 50, duration: d, proto: "tls"},
+		{Workload: result.Workload{Name: "tls-f1m", Title: "HTTPS 1 MiB file, 20 conns"}, path: file1m, conns: 20, duration: d, proto: "tls"},
+		{Workload: result.Workload{Name: "tls-hs", Title: "HTTPS handshakes: one request per connection, 50 conns, 3.5 KB"}, path: file3k5, conns: 50, duration: d, proto: "tls", close: true},
+		{Workload: result.Workload{Name: "h2-ka", Title: "h2 (TLS), 50 conns x 10 streams, 3.5 KB"}, path: file3k5, conns: 50, streams: 10, duration: d, proto: "h2"},
+		{Workload: result.Workload{Name: "h2c-ka", Title: "h2c, 50 conns x 10 streams, 3.5 KB"}, path: file3k5, conns: 50, streams: 10, duration: d, proto: "h2c"},
+		{Workload: result.Workload{Name: "h2-f1m", Title: "h2 (TLS) 1 MiB file, 20 conns x 1 stream"}, path: file1m, conns: 20, streams: 1, duration: d, proto: "h2"},
+		{Workload: result.Workload{Name: "h2c-f1m", Title: "h2c 1 MiB file, 20 conns x 1 stream"}, path: file1m, conns: 20, streams: 1, duration: d, proto: "h2c"},
 		{Workload: result.Workload{Name: "idle10k", Title: fmt.Sprintf("%d idle keep-alive conns", idleN)}, path: file13, conns: idleN, fresh: true},
 		{Workload: result.Workload{Name: "openloop", Title: fmt.Sprintf("open loop %.0f req/s, 50 conns, 3.5 KB", openRate)}, path: file3k5, conns: 50, duration: openD, rate: openRate},
 		{Workload: result.Workload{Name: "sustained", Title: fmt.Sprintf("sustained, 200 clients, %s, 3.5 KB", sec(sustD))}, path: file3k5, conns: 200, duration: sustD, interval: sustEvery, rounds: sustainRounds},
@@ -99,13 +113,24 @@ func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) [
 		case w.Name == "f100m":
 			w.Tool = "loadgen closed"
 			w.Detail = fmt.Sprintf("loadgen closed -conns %d -duration %s GET %s (64 KiB reads; wrk's 8 KiB reads would be the bottleneck)", w.conns, sec(w.duration), w.path)
+		case w.proto == "h2" || w.proto == "h2c":
+			w.Tool = "h2load"
+			w.Detail = fmt.Sprintf("h2load -c %d -m %d -D %d %s://.../%s (%s; latency from --log-file)", w.conns, w.streams,
+				int(w.duration.Seconds()), map[string]string{"h2": "https", "h2c": "http"}[w.proto], w.path[1:],
+				map[string]string{"h2": "ALPN h2", "h2c": "prior knowledge"}[w.proto])
 		case w.interval > 0:
 			w.Tool = "loadgen closed"
 			w.Detail = fmt.Sprintf("loadgen closed -conns %d -duration %s -interval %s: whole-run req/s against the first interval's, p99 per interval", w.conns, sec(w.duration), sec(w.interval))
 		default:
 			w.Tool = "wrk"
 			w.Detail = fmt.Sprintf("wrk -c %d -d %s --latency GET %s", w.conns, sec(w.duration), w.path)
-			if w.close {
+			if w.proto == "tls" {
+				w.Detail = fmt.Sprintf("wrk -c %d -d %s --latency GET https://...%s (HTTP/1.1 over TLS)", w.conns, sec(w.duration), w.path)
+			}
+			if w.Name == "tls-hs" {
+				w.Detail += " -H 'Connection: close': every request a new connection and a full handshake (wrk resumes no sessions)"
+			}
+			if w.close && w.Name != "tls-hs" {
 				w.Detail += " -H 'Connection: close'"
 			}
 			if w.lua != "" {
@@ -127,8 +152,10 @@ func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) [
 
 // env is what a runner needs besides the workload and server.
 type env struct {
-	wrk, loadgen, clientCPUs, rawDir string
-	wrkThreads                       int
+	wrk, loadgen, h2load, clientCPUs, rawDir string
+	wrkThreads                               int
+	clientEnv                                []string // extra environment of every load generator (OPENSSL_CONF)
+	wantTLS                                  string   // "TLSv1.3 TLS_AES_128_GCM_SHA256": what h2load must report, "" for no check
 }
 
 // measure runs w against s once and returns the round's figures.
@@ -153,6 +180,8 @@ func (e *env) measure(w *workload, s *server, round int) result.Round {
 		err = e.open(w, s, &r, raw)
 	case w.interval > 0:
 		err = e.closed(w, s, &r, raw)
+	case w.proto == "h2" || w.proto == "h2c":
+		err = e.h2loadRun(w, s, r.Metrics, raw)
 	default:
 		err = e.wrkRun(w, s, r.Metrics, raw)
 	}
@@ -175,7 +204,11 @@ func (e *env) measure(w *workload, s *server, round int) result.Round {
 }
 
 func (e *env) client(ctx context.Context, argv ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "taskset", append([]string{"-c", e.clientCPUs}, argv...)...)
+	cmd := exec.CommandContext(ctx, "taskset", append([]string{"-c", e.clientCPUs}, argv...)...)
+	if len(e.clientEnv) > 0 {
+		cmd.Env = append(os.Environ(), e.clientEnv...)
+	}
+	return cmd
 }
 
 var (
@@ -204,7 +237,7 @@ func (e *env) wrkRun(w *workload, s *server, m map[string]float64, raw string) e
 	for _, h := range w.headers {
 		args = append(args, "-H", h)
 	}
-	args = append(args, "http://"+s.addr()+w.path)
+	args = append(args, s.url(w.proto)+w.path)
 	out, err := e.client(ctx, args...).CombinedOutput()
 	os.WriteFile(raw, out, 0o644)
 	if err != nil {
@@ -424,4 +457,120 @@ func (e *env) idle(w *workload, s *server, m map[string]float64, rssBeforeKB int
 	}
 	// requests stays unset: 10k requests say nothing about CPU per request.
 	return nil
+}
+
+var (
+	reH2Finished = regexp.MustCompile(`finished in ([\d.]+)(us|ms|s), ([\d.]+) req/s`)
+	reH2Requests = regexp.MustCompile(`requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout`)
+	reH2Status   = regexp.MustCompile(`status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx`)
+	reH2Traffic  = regexp.MustCompile(`traffic: \S+ \((\d+)\) total`)
+	reH2TLS      = regexp.MustCompile(`(?m)^TLS Protocol: (\S+)\s*$\s*^Cipher: (\S+)`)
+	reH2Proto    = regexp.MustCompile(`(?m)^Application protocol: (\S+)`)
+)
+
+// h2loadRun drives w with h2load (HTTP/2 over TLS or h2c) and reads its
+// summary and per-request log into m.
+func (e *env) h2loadRun(w *workload, s *server, m map[string]float64, raw string) error {
+	if e.h2load == "" {
+		return fmt.Errorf("no h2load (-h2load)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.duration+60*time.Second)
+	defer cancel()
+	threads := min(e.wrkThreads, w.conns)
+	logFile := raw + ".log"
+	defer os.Remove(logFile) // per-request lines: large, read below
+	args := []string{e.h2load, "-t", strconv.Itoa(threads), "-c", strconv.Itoa(w.conns), "-m", strconv.Itoa(w.streams),
+		"-D", strconv.Itoa(int(w.duration.Seconds())), "--log-file", logFile, s.url(w.proto) + w.path}
+	out, err := e.client(ctx, args...).CombinedOutput()
+	os.WriteFile(raw, out, 0o644)
+	if err != nil {
+		return fmt.Errorf("h2load: %v: %s", err, lastLine(out))
+	}
+	if err := parseH2load(string(out), m); err != nil {
+		return err
+	}
+	want := map[string]string{"h2": "h2", "h2c": "h2c"}[w.proto]
+	if p := reH2Proto.FindStringSubmatch(string(out)); p == nil || p[1] != want {
+		return fmt.Errorf("h2load: application protocol %v, want %s", p, want)
+	}
+	if w.proto == "h2" && e.wantTLS != "" {
+		if t := reH2TLS.FindStringSubmatch(string(out)); t == nil || t[1]+" "+t[2] != e.wantTLS {
+			return fmt.Errorf("h2load: negotiated %v, want %s", t, e.wantTLS)
+		}
+	}
+	if lat, err := readH2loadLog(logFile); err == nil && len(lat) > 0 {
+		m[result.P50], m[result.P90], m[result.P99] = percentile(lat, 0.5), percentile(lat, 0.9), percentile(lat, 0.99)
+	}
+	return nil
+}
+
+// parseH2load reads h2load's summary into m.
+func parseH2load(out string, m map[string]float64) error {
+	f := reH2Finished.FindStringSubmatch(out)
+	r := reH2Requests.FindStringSubmatch(out)
+	if f == nil || r == nil {
+		return fmt.Errorf("h2load: no summary in output: %s", lastLine([]byte(out)))
+	}
+	num := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
+	secs := num(f[1])
+	switch f[2] {
+	case "ms":
+		secs /= 1e3
+	case "us":
+		secs /= 1e6
+	}
+	m[result.RPS] = num(f[3])
+	m[result.Requests] = num(r[4])
+	m[result.Errors] = num(r[5])
+	m[result.Non2xx] = 0
+	if st := reH2Status.FindStringSubmatch(out); st != nil {
+		m[result.Non2xx] = num(st[3]) + num(st[4])
+	}
+	if t := reH2Traffic.FindStringSubmatch(out); t != nil && secs > 0 {
+		m[result.MBps] = num(t[1]) / 1e6 / secs
+	}
+	return nil
+}
+
+// readH2loadLog returns the response times (µs, third tab-separated column)
+// of h2load's --log-file, sorted.
+func readH2loadLog(path string) ([]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var v []float64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		cols := strings.Split(sc.Text(), "\t")
+		if len(cols) < 3 {
+			continue
+		}
+		if x, err := strconv.ParseFloat(cols[2], 64); err == nil {
+			v = append(v, x)
+		}
+	}
+	sort.Float64s(v)
+	return v, sc.Err()
+}
+
+// percentile returns the q-quantile (0..1) of sorted v (nearest rank).
+func percentile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(v))+0.5) - 1
+	return v[max(0, min(i, len(v)-1))]
+}
+
+func lastLine(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
 }

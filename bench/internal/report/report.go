@@ -166,6 +166,9 @@ func Markdown(run *result.Run) string {
 	if t := libTargets(run); t != "" {
 		p("## Targets from the library issue\n\nringhttpd as a Go library (`server.New` with the handler of bench/internal/dyn) against fasthttp serving the same handler.\n\n%s\n", t)
 	}
+	if t := tlsTargets(run); t != "" {
+		p("## Targets from the HTTPS (13) and HTTP/2 (14) issues\n\n%s\n", t)
+	}
 
 	for _, w := range run.Workloads {
 		p("## %s (`%s`)\n\n%s\n\n", w.Title, w.Name, w.Detail)
@@ -392,6 +395,59 @@ func libTargets(run *result.Run) string {
 		}
 		fmt.Fprintf(&b, "| lib CPU/req %s ÷ fasthttp | %s | %s | %s |\n", w, x(v), x(0.5), met)
 	}
+	return b.String()
+}
+
+// tlsTargets checks the HTTPS and HTTP/2 issues' goals, for both engines,
+// when any of their workloads ran.
+func tlsTargets(run *result.Run) string {
+	found := false
+	for _, w := range []string{"tls-ka50", "tls-f1m", "tls-hs", "h2-ka", "h2c-ka", "h2-f1m", "h2c-f1m"} {
+		for _, s := range []string{"ringhttpd-uring", "ringhttpd-epoll"} {
+			if _, ok := stat(run, s, w, result.CPUPerReq); ok {
+				found = true
+			}
+		}
+	}
+	if !found {
+		return ""
+	}
+	med := func(s, w, metric string) float64 {
+		st, ok := stat(run, s, w, metric)
+		if !ok {
+			return math.NaN()
+		}
+		return st.Median
+	}
+	var b strings.Builder
+	b.WriteString("| target | ringhttpd-uring | ringhttpd-epoll | limit |\n|---|---:|---:|---:|\n")
+	row := func(name, w, peer, metric string, limit float64, le bool) {
+		fmt.Fprintf(&b, "| %s |", name)
+		for _, s := range []string{"ringhttpd-uring", "ringhttpd-epoll"} {
+			v := med(s, w, metric) / med(peer, w, metric)
+			cell := x(v)
+			if !math.IsNaN(v) {
+				if (le && v <= limit) || (!le && v >= limit) {
+					cell += " yes"
+				} else {
+					cell += " **no**"
+				}
+			}
+			fmt.Fprintf(&b, " %s |", cell)
+		}
+		op := "≥"
+		if le {
+			op = "≤"
+		}
+		fmt.Fprintf(&b, " %s %s |\n", op, x(limit))
+	}
+	row("HTTPS keep-alive CPU/req ÷ nginx (`tls-ka50`)", "tls-ka50", "nginx", result.CPUPerReq, 0.8, true)
+	row("HTTPS 1 MiB req/s ÷ nginx (`tls-f1m`)", "tls-f1m", "nginx", result.RPS, 1, false)
+	row("handshake CPU/req ÷ nginx (`tls-hs`)", "tls-hs", "nginx", result.CPUPerReq, 1.2, true)
+	row("h2 small file CPU/req ÷ h2o (`h2-ka`)", "h2-ka", "h2o", result.CPUPerReq, 0.7, true)
+	row("h2c small file CPU/req ÷ h2o (`h2c-ka`)", "h2c-ka", "h2o", result.CPUPerReq, 0.7, true)
+	row("h2 1 MiB req/s ÷ h2o (`h2-f1m`)", "h2-f1m", "h2o", result.RPS, 1, false)
+	row("h2c 1 MiB req/s ÷ h2o (`h2c-f1m`)", "h2c-f1m", "h2o", result.RPS, 1, false)
 	return b.String()
 }
 

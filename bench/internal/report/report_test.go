@@ -127,3 +127,35 @@ func TestDynamicWorkloads(t *testing.T) {
 		t.Errorf("chart lacks fasthttp's dyn-ka50 ratio")
 	}
 }
+
+func TestTLSTargets(t *testing.T) {
+	run := &result.Run{Mode: "full", Rounds: 1, Baseline: "ringhttpd-uring", Env: map[string]string{},
+		Servers:   []result.Server{{Name: "ringhttpd-uring"}, {Name: "ringhttpd-epoll"}, {Name: "nginx"}, {Name: "h2o"}},
+		Workloads: []result.Workload{{Name: "tls-ka50"}, {Name: "h2-f1m"}}}
+	add := func(server, w string, m map[string]float64) {
+		c := result.Cell{Server: server, Workload: w, Rounds: []result.Round{{Round: 1, Metrics: m}}}
+		c.Aggregate()
+		run.Cells = append(run.Cells, c)
+	}
+	if tlsTargets(run) != "" {
+		t.Error("targets without any TLS or h2 figure")
+	}
+	add("ringhttpd-uring", "tls-ka50", map[string]float64{result.CPUPerReq: 7, result.RPS: 1})
+	add("ringhttpd-epoll", "tls-ka50", map[string]float64{result.CPUPerReq: 9, result.RPS: 1})
+	add("nginx", "tls-ka50", map[string]float64{result.CPUPerReq: 10, result.RPS: 1})
+	add("ringhttpd-uring", "h2-f1m", map[string]float64{result.CPUPerReq: 1, result.RPS: 300})
+	add("h2o", "h2-f1m", map[string]float64{result.CPUPerReq: 1, result.RPS: 200})
+	md := tlsTargets(run)
+	for _, want := range []string{
+		"| HTTPS keep-alive CPU/req ÷ nginx (`tls-ka50`) | 0.70x yes | 0.90x **no** | ≤ 0.80x |",
+		"| h2 1 MiB req/s ÷ h2o (`h2-f1m`) | 1.50x yes | – | ≥ 1.00x |",
+		"| handshake CPU/req ÷ nginx (`tls-hs`) | – | – | ≤ 1.20x |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("targets lack %q:\n%s", want, md)
+		}
+	}
+	if !strings.Contains(Markdown(run), "## Targets from the HTTPS (13) and HTTP/2 (14) issues") {
+		t.Error("Markdown has no TLS targets section")
+	}
+}

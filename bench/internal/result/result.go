@@ -67,7 +67,9 @@ type Cell struct {
 type Server struct {
 	Name    string `json:"name"`
 	Port    int    `json:"port"`
-	Class   string `json:"class"` // "files" (serves the document root), "const" (floor) or "dynamic" (the dyn workloads only)
+	TLSPort int    `json:"tls_port,omitempty"` // HTTPS listener (HTTP/1.1 and h2 by ALPN); 0: none
+	H2CPort int    `json:"h2c_port,omitempty"` // HTTP/2 by prior knowledge on plaintext; 0: none
+	Class   string `json:"class"`              // "files" (serves the document root), "const" (floor) or "dynamic" (the dyn workloads only)
 	Command string `json:"command"`
 	Skipped string `json:"skipped,omitempty"` // why it did not run; empty when it ran
 }
