@@ -142,6 +142,9 @@ func (l *epollLoop) run() {
 			break
 		}
 		w.tick()
+		if n > 0 {
+			w.busy()
+		}
 		w.m.c.waits++
 		w.m.c.events += uint64(max(n, 0))
 		for i := 0; i < n; i++ {
@@ -161,6 +164,7 @@ func (l *epollLoop) run() {
 		}
 		w.expireTimers()
 		w.syncDirty(l.sync)
+		w.maybeTrim()
 		if w.shutdownStep(l.closeListeners) {
 			break
 		}

@@ -72,17 +72,21 @@ func TestE2EFileBodies(t *testing.T) {
 			}
 			return true
 		}
-		var all strings.Builder
-		for _, r := range reqs {
-			all.WriteString("GET /big.bin HTTP/1.1\r\nHost: t\r\n")
-			if r.rng != "" {
-				fmt.Fprintf(&all, "Range: %s\r\n", r.rng)
+		pipeline := func(reqs []req) string {
+			var all strings.Builder
+			for _, r := range reqs {
+				all.WriteString("GET /big.bin HTTP/1.1\r\nHost: t\r\n")
+				if r.rng != "" {
+					fmt.Fprintf(&all, "Range: %s\r\n", r.rng)
+				}
+				all.WriteString("\r\n")
 			}
-			all.WriteString("\r\n")
+			return all.String()
 		}
 		t.Run("pipelined", func(t *testing.T) {
 			c := dialRaw(t, s)
-			c.send(t, all.String())
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			c.send(t, pipeline(reqs))
 			for _, r := range reqs {
 				resp, body := c.response(t, "GET")
 				if !check(t, r, resp, body) {
@@ -91,8 +95,9 @@ func TestE2EFileBodies(t *testing.T) {
 			}
 		})
 		t.Run("parallel", func(t *testing.T) {
+			reqs := reqs[1:5] // less data: four connections at once, under -race too
 			var wg sync.WaitGroup
-			for i := 0; i < 6; i++ {
+			for i := 0; i < 4; i++ {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -102,8 +107,8 @@ func TestE2EFileBodies(t *testing.T) {
 						return
 					}
 					defer c.Close()
-					c.SetDeadline(time.Now().Add(20 * time.Second))
-					if _, err := io.WriteString(c, all.String()); err != nil {
+					c.SetDeadline(time.Now().Add(60 * time.Second))
+					if _, err := io.WriteString(c, pipeline(reqs)); err != nil {
 						t.Error(err)
 						return
 					}

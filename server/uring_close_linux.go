@@ -50,9 +50,9 @@ func (l *uringLoop) maybeClosed(c *conn, u *connIO) {
 			t.fileBuf = nil
 		}
 	}
-	if u.recvBuf != nil {
-		l.putBuf(u.recvBuf)
-		u.recvBuf = nil
+	if t := u.tx; t != nil && t.recvBuf != nil {
+		l.putBuf(t.recvBuf)
+		t.recvBuf = nil
 	}
 	u.recvArmed, u.sending = false, false
 	l.putTx(u)

@@ -58,7 +58,8 @@ func init() {
 const (
 	uringSQEntries  = 1024
 	uringCQEntries  = 8192
-	uringBufEntries = 2048      // provided buffers
+	uringBufEntries = 4096      // provided buffers at most
+	uringBufInitial = 64        // provided at first and after a trim; ENOBUFS doubles it
 	uringBufSize    = 4096      // bytes each: a request head almost always fits one
 	uringBigPipe    = 1 << 20   // F_SETPIPE_SZ for the server's first uringBigPipes pipes
 	uringBigPipes   = 32        // 8192 pages: half of the default pipe-user-pages-soft
@@ -66,7 +67,7 @@ const (
 	uringPipeMin    = 32 << 10  // a smaller pipe (F_SETPIPE_SZ refused) is not used
 	uringChainMax   = 4 << 20   // file bytes moved by one linked splice chain
 	uringPipesIdle  = 2         // pipes a worker keeps once a load is over
-	uringIdleAfter  = 5000      // ms without a file transfer before trimming
+	uringIdleAfter  = 4000      // ms without a file transfer before pipes are trimmed
 	uringFileChunk  = 256 << 10
 	uringBatch      = 256
 	uringMaxIov     = 16
@@ -133,6 +134,8 @@ type utx struct {
 	chainErr     bool
 	fileBuf      []byte
 	fileBufSent  int
+
+	recvBuf []byte // single-shot recv buffer (no buffer ring)
 }
 
 // uop is a handler op submitted to the ring.
@@ -171,6 +174,7 @@ type uringLoop struct {
 	// one failed or came too small).
 	noPipeUntil int64
 	txFree      []*utx
+	grew        bool // the buffer ring grew this turn
 	peer        bool // look up peer addresses (access log on)
 	stopped     bool
 }
@@ -203,7 +207,7 @@ func (e *uringEngine) newLoop(w *worker) (ioLoop, error) {
 	}
 	l := &uringLoop{e: e, w: w, ring: ring, caps: c, wakeFd: -1, peer: w.alog != nil}
 	if c.bufRing {
-		l.br, err = ring.NewBufRing(uringBufGroup, uringBufEntries, uringBufSize)
+		l.br, err = ring.NewBufRingPartial(uringBufGroup, uringBufEntries, uringBufSize, uringBufInitial)
 		if err != nil {
 			ring.Close()
 			return nil, err
@@ -298,11 +302,15 @@ func (l *uringLoop) run() {
 		l.syncAccept()
 		w.syncDirty(l.sync)
 		l.enter(w.waitTimeout())
+		l.grew = false
 		w.tick() // after the wait: timers armed while reaping use a fresh clock
 		l.trimPipes()
 		l.reap()
 		w.expireTimers()
 		w.syncDirty(l.sync)
+		// Every CQE is handled and every provided buffer recycled: the
+		// one point where trimming may drop buffer memory.
+		w.maybeTrim()
 	}
 	l.drain()
 	w.markExited()
@@ -333,6 +341,7 @@ func (l *uringLoop) reap() {
 		if n == 0 {
 			return
 		}
+		l.w.busy()
 		for i := 0; i < n; i++ {
 			cqe := l.cqes[i]
 			l.handle(cqe.UserData, cqe.Res, cqe.Flags)
@@ -417,6 +426,23 @@ func (l *uringLoop) putBuf(b []byte) {
 	if len(l.bufPool) < 256 {
 		l.bufPool = append(l.bufPool, b[:cap(b)])
 	}
+}
+
+// trim gives back what the loop pooled for a load that is over (the worker
+// calls it once it has been quiet for trimAfter): the provided buffers'
+// memory (only with DEFER_TASKRUN, where the kernel writes them only inside
+// this thread's enter) and the ring back to its initial size, pooled
+// buffers and transfer states. Pipes have their own, longer, delay
+// (trimPipes).
+func (l *uringLoop) trim() {
+	if l.br != nil && l.caps.deferTaskrun {
+		l.br.Shrink(uringBufInitial)
+		l.br.Discard()
+	}
+	clear(l.bufPool)
+	l.bufPool = l.bufPool[:0:0]
+	clear(l.txFree)
+	l.txFree = l.txFree[:0:0]
 }
 
 // --- shutdown ---

@@ -19,8 +19,9 @@ func (l *uringLoop) armRecv(c *conn, u *connIO) {
 		s.SetFlags(uring.SQEBufferSelect)
 		s.SetBufferGroup(l.br.Group())
 	} else {
-		u.recvBuf = l.getBuf(uringBufSize)
-		s.PrepRecv(c.fd, u.recvBuf, 0)
+		t := l.txOf(u)
+		t.recvBuf = l.getBuf(uringBufSize)
+		s.PrepRecv(c.fd, t.recvBuf, 0)
 	}
 	s.SetData(udPack(ukRecv, c.gen, c.slot))
 	u.recvArmed = true
@@ -38,23 +39,31 @@ func (l *uringLoop) onRecv(c *conn, u *connIO, res int32, flags uint32, more boo
 		if bid, ok := uringBufID(flags); ok && l.br != nil {
 			w.feed(c, l.br.Buffer(bid)[:res])
 			l.br.Recycle(bid)
-		} else if u.recvBuf != nil {
-			w.feed(c, u.recvBuf[:res])
+		} else if u.tx != nil && u.tx.recvBuf != nil {
+			w.feed(c, u.tx.recvBuf[:res])
 		}
 	} else if res == 0 {
 		w.eof(c)
 	} else {
 		switch unix.Errno(-res) {
-		case unix.ENOBUFS, unix.ECANCELED, unix.EINTR, unix.EAGAIN:
+		case unix.ENOBUFS:
+			// The provided buffers ran out (a burst): provide twice as
+			// many. Re-armed by sync.
+			if l.br != nil && !l.grew {
+				l.br.Grow(l.br.Provided())
+				l.grew = true // once per turn, not once per connection
+			}
+		case unix.ECANCELED, unix.EINTR, unix.EAGAIN:
 			// Re-armed (or not) by sync.
 		default:
 			w.sockErr(unix.Errno(-res))
 			c.kill = true
 		}
 	}
-	if !more && u.recvBuf != nil {
-		l.putBuf(u.recvBuf)
-		u.recvBuf = nil
+	if t := u.tx; !more && t != nil && t.recvBuf != nil {
+		l.putBuf(t.recvBuf)
+		t.recvBuf = nil
+		l.putTx(u)
 	}
 	w.markDirty(c)
 }

@@ -112,10 +112,11 @@ func (l *uringLoop) txOf(u *connIO) *utx {
 }
 
 // putTx gives u's transfer state back once no send is in flight and it
-// holds no pipe or file buffer (those stay while a file body goes on).
+// holds no pipe, file buffer (those stay while a file body goes on) or
+// recv buffer.
 func (l *uringLoop) putTx(u *connIO) {
 	t := u.tx
-	if t == nil || u.sending || t.pipeR >= 0 || t.fileBuf != nil {
+	if t == nil || u.sending || t.pipeR >= 0 || t.fileBuf != nil || t.recvBuf != nil {
 		return
 	}
 	u.tx = nil

@@ -62,6 +62,12 @@ type worker struct {
 	// skipBodies: the handler never reads request bodies (BodyIgnorer).
 	skipBodies bool
 
+	// lastBusy is now at the last loop turn with I/O; trimmed says the
+	// pools were trimmed since (trim.go).
+	lastBusy int64
+	trimmed  bool
+	freeOS   bool // trimmed, and the runtime not yet asked to free memory
+
 	holdFree []*h1hold
 	exFree   []*exchange
 	tlsFree  []*tlsConn
@@ -179,6 +185,7 @@ func (w *worker) waitTimeout() int {
 	if w.draining && !w.forced && w.deadline-w.now < d {
 		d = w.deadline - w.now
 	}
+	d = w.trimWait(d)
 	if d < 0 {
 		d = 0
 	}

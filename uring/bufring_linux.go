@@ -3,6 +3,7 @@ package uring
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"unsafe"
 
@@ -16,6 +17,12 @@ import (
 // Ownership: a buffer belongs to the kernel from the moment Add+Advance publish it until a
 // CQE names its id (CQE.BufferID); then it is the application's until it is given back with
 // Recycle (or Add+Advance). Not safe for concurrent use: the ring's thread owns it.
+//
+// Size: a ring made by NewBufRingPartial starts with only some of its buffers provided; Grow
+// provides more (up to its entries), Shrink withholds buffers as they are recycled until
+// fewer are provided, and Discard drops the memory of every buffer the kernel holds, so that
+// a ring sized for a burst costs memory only while the burst lasts. Provided-but-unused
+// buffers are mapped memory that no one touched: they cost address space, not RAM.
 type BufRing struct {
 	ring     *Ring
 	mem      []byte         // slot array, mapped
@@ -26,6 +33,15 @@ type BufRing struct {
 	mask     uint16
 	bgid     uint16
 	bufSize  int
+
+	// Size management (Grow, Shrink, Recycle). Invariant: provided counts the buffers
+	// given to the kernel and not withheld: published in the ring, or handed to the
+	// application by a CQE and not yet recycled. Buffer ids below next that are not
+	// provided are on withheld.
+	provided int
+	next     int // buffer ids [0, next) have been provided at least once
+	limit    int // Recycle withholds buffers while provided > limit
+	withheld []uint16
 }
 
 // bigEndian reports the byte order, for packing the tail word.
@@ -36,6 +52,12 @@ var bigEndian = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)
 // kernel (buffer id i is the i-th buffer), as io_uring_setup_buf_ring followed by adding
 // every buffer. Close it before closing the ring.
 func (r *Ring) NewBufRing(bgid uint16, entries uint32, bufSize int) (*BufRing, error) {
+	return r.NewBufRingPartial(bgid, entries, bufSize, int(entries))
+}
+
+// NewBufRingPartial is NewBufRing giving only the first initial buffers to the kernel (at
+// least one); Grow provides more.
+func (r *Ring) NewBufRingPartial(bgid uint16, entries uint32, bufSize int, initial int) (*BufRing, error) {
 	if entries == 0 || entries > 1<<15 || entries&(entries-1) != 0 || bufSize <= 0 {
 		return nil, fmt.Errorf("uring: buffer ring of %d entries of %d bytes: entries must be a power of two up to 32768: %w", entries, bufSize, unix.EINVAL)
 	}
@@ -63,11 +85,59 @@ func (r *Ring) NewBufRing(bgid uint16, entries uint32, bufSize int) (*BufRing, e
 		UnmapMemory(bufs)
 		return nil, err
 	}
-	for i := 0; i < int(entries); i++ {
-		b.Add(b.Buffer(uint16(i)), uint16(i), i)
-	}
-	b.Advance(int(entries))
+	b.limit = int(entries)
+	b.Grow(max(1, min(initial, int(entries))))
 	return b, nil
+}
+
+// Provided returns the number of buffers given to the kernel and not withheld (published,
+// or handed out by a CQE and not yet recycled).
+func (b *BufRing) Provided() int { return b.provided }
+
+// Grow gives up to n more buffers to the kernel, withheld ones first, never more than the
+// ring's entries in all, and lifts a Shrink. It returns the number of buffers provided.
+func (b *BufRing) Grow(n int) int {
+	b.limit = len(b.slots)
+	k := 0
+	for ; k < n && b.provided < len(b.slots); k++ {
+		var bid uint16
+		if w := len(b.withheld); w > 0 {
+			bid = b.withheld[w-1]
+			b.withheld = b.withheld[:w-1]
+		} else {
+			bid = uint16(b.next)
+			b.next++
+		}
+		b.Add(b.Buffer(bid), bid, k)
+		b.provided++
+	}
+	if k > 0 {
+		b.Advance(k)
+	}
+	return b.provided
+}
+
+// Shrink makes Recycle withhold buffers until at most n (at least one) are provided. Buffers
+// the kernel holds stay provided until a CQE hands them back.
+func (b *BufRing) Shrink(n int) {
+	b.limit = max(1, n)
+}
+
+// Discard drops the contents and the memory of every buffer (the kernel's, and withheld
+// ones) with madvise(MADV_DONTNEED): the next write to one, by the
+// kernel or the application, faults in a zeroed page. The caller must make sure no kernel
+// context writes a provided buffer while Discard runs: true for a ring set up with
+// SetupDeferTaskrun whose recvs complete only inside the owning thread's io_uring_enter,
+// and Discard is called by that thread outside of it. The application must hold no buffer
+// (every buffer a CQE handed out recycled): its contents would be lost too.
+func (b *BufRing) Discard() error {
+	if b.bufs == nil {
+		return nil
+	}
+	if err := unix.Madvise(b.bufs[:b.next*b.bufSize], unix.MADV_DONTNEED); err != nil {
+		return os.NewSyscallError("madvise", err)
+	}
+	return nil
 }
 
 // Group returns the buffer group id to put in SQE.BufIndex (see SQE.SetBufferGroup).
@@ -111,8 +181,14 @@ func (b *BufRing) Advance(count int) {
 	atomic.StoreUint32(b.tailWord, w)
 }
 
-// Recycle gives buffer bid (full size) back to the kernel at once: Add + Advance(1).
+// Recycle gives buffer bid (full size) back to the kernel at once (Add + Advance(1)), or,
+// while more buffers are provided than a Shrink allows, withholds it.
 func (b *BufRing) Recycle(bid uint16) {
+	if b.provided > b.limit {
+		b.provided--
+		b.withheld = append(b.withheld, bid)
+		return
+	}
 	b.Add(b.Buffer(bid), bid, 0)
 	b.Advance(1)
 }

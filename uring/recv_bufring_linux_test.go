@@ -178,3 +178,91 @@ func TestBufRingTailWord(t *testing.T) {
 		t.Fatalf("entry 0 after wrap: %+v", br.slots[0])
 	}
 }
+
+// TestBufRingGrowShrink checks a ring that provides only some of its buffers: a recv beyond
+// them ends with ENOBUFS, Grow provides more (new ids, then withheld ones first), Shrink
+// withholds buffers as they are recycled, and Discard drops buffer memory the kernel then
+// writes again without losing a byte.
+func TestBufRingGrowShrink(t *testing.T) {
+	requireKernel(t, 6, 1, "multishot recv with DEFER_TASKRUN")
+	r := newTestRing(t, 16, &Params{Flags: SetupSingleIssuer | SetupDeferTaskrun})
+	requireOps(t, r, OpRecv)
+	const entries, size = 8, 16
+	br, err := r.NewBufRingPartial(11, entries, size, 2)
+	if errors.Is(err, unix.EINVAL) {
+		t.Skipf("kernel lacks provided-buffer rings: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { br.Close() })
+	if br.Provided() != 2 {
+		t.Fatalf("Provided() = %d, want 2", br.Provided())
+	}
+	a, b := tcpPair(t)
+	// recvAll arms a multishot recv, lets it fill buffers without recycling until ENOBUFS
+	// ends it, and returns the bytes and buffer ids it got.
+	recvAll := func(ud uint64) (got []byte, bids []uint16) {
+		armRecvMultishot(t, r, b, br, ud, 0)
+		for {
+			c := reap(t, r, 1)[0]
+			if c.Res == -int32(unix.ENOBUFS) {
+				return got, bids
+			}
+			bid, ok := c.BufferID()
+			if c.Res <= 0 || !ok {
+				t.Fatalf("recv CQE %+v", c)
+			}
+			got = append(got, br.Buffer(bid)[:c.Res]...)
+			bids = append(bids, bid)
+		}
+	}
+	// The stream written so far and how much of it was received: every recvAll ends with
+	// ENOBUFS, so more is always written than the provided buffers take.
+	var stream []byte
+	pos := 0
+	write := func(nbufs int) {
+		chunk := bytes.Repeat([]byte{byte('a' + len(stream)/size%26)}, nbufs*size)
+		for i := range chunk {
+			chunk[i] += byte(i / size)
+		}
+		stream = append(stream, chunk...)
+		writeAll(t, a, chunk)
+	}
+	expect := func(name string, got []byte, bids []uint16, n int) {
+		t.Helper()
+		if len(bids) != n || !bytes.Equal(got, stream[pos:pos+n*size]) {
+			t.Fatalf("%s: buffers %v, data %q, want %d buffers of %q", name, bids, got, n, stream[pos:])
+		}
+		pos += n * size
+	}
+	write(7)
+	got, bids := recvAll(1)
+	expect("2 provided", got, bids, 2)
+	for _, bid := range bids {
+		br.Recycle(bid)
+	}
+	if n := br.Grow(2); n != 4 {
+		t.Fatalf("Grow(2) = %d, want 4", n)
+	}
+	got, bids = recvAll(2)
+	expect("4 provided", got, bids, 4)
+	// Shrink to 1: recycling withholds three of the four buffers.
+	br.Shrink(1)
+	for _, bid := range bids {
+		br.Recycle(bid)
+	}
+	if br.Provided() != 1 || len(br.withheld) != 3 {
+		t.Fatalf("after Shrink(1): provided %d, withheld %v", br.Provided(), br.withheld)
+	}
+	if err := br.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	// Grow takes withheld buffers back first; the discarded memory takes new data.
+	if n := br.Grow(100); n != entries || br.next != entries {
+		t.Fatalf("Grow(100) = %d (next %d), want %d", n, br.next, entries)
+	}
+	write(entries)
+	got, bids = recvAll(3)
+	expect("after Discard", got, bids, entries)
+}
