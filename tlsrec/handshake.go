@@ -257,7 +257,8 @@ func (h *Handshake) Feed(p []byte) {
 		return
 	}
 	if len(h.in)-h.inOff+len(p) > maxHandshakeInput {
-		h.finishLocked(nil, ErrInputLimit)
+		// halt, not just finish: a helper waiting for input must stop.
+		h.halt(ErrInputLimit)
 		h.mu.Unlock()
 		return
 	}

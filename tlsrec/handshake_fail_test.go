@@ -258,6 +258,28 @@ func TestInputLimit(t *testing.T) {
 	}
 }
 
+// TestInputLimitWhileRunning: a client that sends more than the input
+// limit while its handshake runs on a helper (a TLS 1.3 client sends its
+// application data right after its Finished, before the server has read
+// it) fails the handshake and releases the helper: none is left waiting
+// for input forever.
+func TestInputLimitWhileRunning(t *testing.T) {
+	env := newEnv(t, HandshakerOptions{MaxInProgress: 1})
+	hello := clientHello(t, env.client("ec.example"))
+	for i := range 3 {
+		n := newNotifier()
+		h := env.d.Start(n.notify)
+		h.Feed(hello)
+		waitStats(t, env.d, func(s HandshakerStats) bool { return s.InProgress == 1 && s.Queued == 0 })
+		<-n.wake // the server flight: the helper waits for the client's Finished
+		h.Feed(make([]byte, maxHandshakeInput+1))
+		if err := waitDone(t, h, n); !errors.Is(err, ErrInputLimit) {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		waitStats(t, env.d, func(s HandshakerStats) bool { return s.InProgress == 0 })
+	}
+}
+
 // TestTruncatedHandshake: a client that sends half its ClientHello and
 // closes; the engine sees EOF and aborts (serveConn does).
 func TestTruncatedHandshake(t *testing.T) {
