@@ -1,6 +1,8 @@
 package server
 
 import (
+	"sync/atomic"
+
 	"github.com/ringhttpd/ringhttpd/httpcore"
 )
 
@@ -18,9 +20,13 @@ const maxFreeExchanges = 256
 // connection's slot is not reused while it has one (c.ops counts them).
 type exchange struct {
 	// stream is the HTTP/2 stream the request came on (0: HTTP/1.1);
-	// cancelled says the stream was reset meanwhile.
+	// cancelled says the stream was reset (or its connection closed)
+	// meanwhile. Set on the worker thread, read by the helper that pops
+	// the op too: an op whose request is gone before it starts is not
+	// performed (opPool.helper), so a client that resets its streams at
+	// once (Rapid Reset) cannot pile up work for the helpers.
 	stream    uint32
-	cancelled bool
+	cancelled atomic.Bool
 	// panicked: the op's Func panicked on its helper goroutine (set
 	// there before the op is posted back).
 	panicked bool
@@ -49,7 +55,8 @@ func (w *worker) getExchange(c *conn) *exchange {
 // putExchange returns ex to the free list.
 func (w *worker) putExchange(ex *exchange) {
 	ex.c, ex.op = nil, nil
-	ex.stream, ex.cancelled, ex.panicked = 0, false, false
+	ex.stream, ex.panicked = 0, false
+	ex.cancelled.Store(false)
 	ex.req = httpcore.Request{}
 	ex.resp.Reset()
 	ex.logLine = ex.logLine[:0]
@@ -153,7 +160,7 @@ func (w *worker) opDone(ex *exchange, op *httpcore.Op) {
 	w.pendingOps--
 	c.ops--
 	ex.op = nil
-	if c.fd < 0 || c.kill || ex.cancelled {
+	if c.fd < 0 || c.kill || ex.cancelled.Load() {
 		w.callAbandon(op)
 		if ex.stream != 0 {
 			w.h2Unpark(c, ex)

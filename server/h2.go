@@ -161,7 +161,7 @@ func (st *h2State) Request(id uint32, req *httpcore.Request) {
 func (st *h2State) Cancel(id uint32) {
 	for _, ex := range st.parked {
 		if ex.stream == id {
-			ex.cancelled = true
+			ex.cancelled.Store(true)
 			return
 		}
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ringhttpd/ringhttpd/httpcore"
@@ -16,7 +17,10 @@ const (
 // opPool is a bounded set of helper goroutines that perform blocking ops
 // (every op of the epoll engine; OpFunc for the uring engine) and post the
 // results back to the op's worker. Submitting never blocks the loop: the
-// queue is unbounded, the number of goroutines is not.
+// queue is unbounded, the number of goroutines is not. An op whose request
+// was cancelled before a helper took it is posted back unperformed (Res
+// -ECANCELED, then abandoned): the queue drains at once of work nobody
+// waits for.
 type opPool struct {
 	mu     sync.Mutex
 	cond   sync.Cond
@@ -70,7 +74,11 @@ func (p *opPool) helper() {
 			p.head = 0
 		}
 		p.mu.Unlock()
-		if j.w.safeRun(j.op) {
+		if j.ex.cancelled.Load() {
+			// The request is gone (an HTTP/2 stream reset): its op is
+			// abandoned when posted back, so do not perform it.
+			j.op.Res = -int32(syscall.ECANCELED)
+		} else if j.w.safeRun(j.op) {
 			j.ex.panicked = true // posted under the worker's lock: ordered before opDone reads it
 		}
 		j.w.postOp(j.ex, j.op)
