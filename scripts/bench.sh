@@ -22,7 +22,7 @@
 #                                               json-pipe16,idle10k,openloop,sustained)
 #   --servers a,b,c           BENCH_SERVERS     subset (ringhttpd-uring,ringhttpd-epoll,nginx,h2o,
 #                                               lighttpd,fasthttp,net-http,floor-epoll,floor-uring,
-#                                               ringhttpd-lib,ringhttpd-lib-epoll)
+#                                               ringhttpd-lib,ringhttpd-lib-epoll,floor-uring-13)
 #   --server-cpus LIST        BENCH_SERVER_CPUS (default 0)  taskset list for the servers
 #   --client-cpus LIST        BENCH_CLIENT_CPUS (default 1)  taskset list for wrk/loadgen
 #   --out DIR                 BENCH_OUT         results directory
@@ -32,7 +32,7 @@
 # the number of server CPUs, wrk gets one thread per client CPU.
 # BENCH_WORK (default /tmp/ringhttpd-bench) holds binaries, configs and the
 # document root; BENCH_PORT_BASE (default 18100) the first port (servers use
-# BASE+1 ... BASE+11).
+# BASE+1 ... BASE+12).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -182,6 +182,7 @@ fi
 P_U=$((PORT_BASE + 1)) P_E=$((PORT_BASE + 2)) P_NGINX=$((PORT_BASE + 3)) P_H2O=$((PORT_BASE + 4))
 P_LIGHTTPD=$((PORT_BASE + 5)) P_FAST=$((PORT_BASE + 6)) P_NET=$((PORT_BASE + 7))
 P_FE=$((PORT_BASE + 8)) P_FU=$((PORT_BASE + 9)) P_LIB=$((PORT_BASE + 10)) P_LIBE=$((PORT_BASE + 11))
+P_FU13=$((PORT_BASE + 12))
 render() { # render TEMPLATE PORT OUT
   sed -e "s|@PORT@|$2|g" -e "s|@ROOT@|$WWW|g" -e "s|@WORK@|$WORK/run|g" -e "s|@WORKERS@|$SERVER_N|g" \
     "$REPO/bench/peers/$1" >"$3"
@@ -216,9 +217,12 @@ SERVERS=$WORK/servers.tsv
   if [ -n "$FLOOR_SKIP" ]; then
     printf 'floor-epoll\t%s\tskip\t%s\n' "$P_FE" "$FLOOR_SKIP"
     printf 'floor-uring\t%s\tskip\t%s\n' "$P_FU" "$FLOOR_SKIP"
+    printf 'floor-uring-13\t%s\tskip\t%s\n' "$P_FU13" "$FLOOR_SKIP"
   else
     printf 'floor-epoll\t%s\tconst\t%s %s 3574\n' "$P_FE" "$BIN/floor/epoll_const" "$P_FE"
     printf 'floor-uring\t%s\tconst\t%s %s 3574\n' "$P_FU" "$BIN/floor/uring_const" "$P_FU"
+    # The same with a 13-byte body: the floor of the dynamic text workloads.
+    printf 'floor-uring-13\t%s\tdynamic\t%s %s 13\n' "$P_FU13" "$BIN/floor/uring_const" "$P_FU13"
   fi
 } >"$SERVERS"
 
