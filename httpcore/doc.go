@@ -1,7 +1,172 @@
-// Package httpcore is HTTP/1.1 as a state machine with no I/O: bytes in,
-// requests out; response heads out. It never reads a socket, starts a
-// goroutine or opens a file, so everything in it is testable with byte
-// slices.
+// Package httpcore is the contract between ringhttpd's engines and the code
+// that answers requests (Handler, Request, Response, Op), and HTTP/1.1 as a
+// state machine with no I/O that the engines parse with. It never reads a
+// socket, starts a goroutine or opens a file, so everything in it, handlers
+// included, is testable with byte slices.
+//
+// The first sections are for handler authors; the ones from "Requests" on
+// describe the parser and the pieces only engines call (Parser, Preflight,
+// Response.Finish, DateCache, Request.AddField).
+//
+// # Writing a handler
+//
+// A Handler answers one request at a time by filling a Response:
+//
+//	func hello(req *httpcore.Request, resp *httpcore.Response) *httpcore.Op {
+//		resp.Reply(200, "text/plain; charset=utf-8", helloBody) // helloBody: a package-level []byte
+//		return nil
+//	}
+//
+//	s, err := server.New(server.Config{Listen: []string{":8080"}}, httpcore.HandlerFunc(hello))
+//
+// The same Handler serves HTTP/1.1 and HTTP/2, over plain TCP and TLS, on
+// both engines. Serve runs on an engine's loop thread: the thread that also
+// receives, parses and sends for thousands of other connections. So a
+// handler
+//
+//   - must not block: no file or network I/O, no locks held for long, no
+//     channel waits, no time.Sleep. Anything slow goes into an Op (below);
+//   - must not keep req, or any slice of it (Path, Query, header values,
+//     Body), after it returns: they alias the connection's input buffer,
+//     which the engine reuses. Copy what you need (string(req.Path),
+//     bytes.Clone(req.Body)) before returning an Op;
+//   - must not keep resp after it returns nil, nor after an Op's Then or
+//     Abandon has run: the engine reuses it for the next request;
+//   - must be safe for concurrent use when it is shared: every worker (one
+//     per CPU by default) calls the same Handler at the same time. A handler
+//     that implements PerWorker gets one instance per worker instead, used
+//     by that worker's thread only, so per-worker state (caches, scratch
+//     buffers) needs no locks. A handler that wraps a PerWorker handler
+//     (a router in front of a files.Handler) implements PerWorker too and
+//     forwards ForWorker, or the wrapped handler runs its shared, locked path.
+//
+// A panic in Serve, Then or an OpFunc's Func is recovered: the request is
+// answered 500, the panic is logged (with its stack) and counted, and the
+// connection and the worker go on; a panic in Abandon is logged and counted.
+// Returning nil with an empty Response (no status line) is answered 500
+// too.
+//
+// Before any handler runs, the engine answers what needs no handler: a
+// malformed or oversized request (400, 413, 414, 431), an unknown method
+// (501), CONNECT (405) and OPTIONS * (Preflight). Every other method,
+// OPTIONS /path included, reaches the handler, which answers 405 (with an
+// Allow field) to the methods it does not serve.
+//
+// # Filling the Response
+//
+// Response.Reply builds a complete in-memory answer: status line,
+// Content-Type, Content-Length and body. Field lines appended to resp.Head
+// after it are sent too:
+//
+//	resp.Reply(200, "application/json", body)
+//	resp.Head = httpcore.AppendField(resp.Head, "Cache-Control", "no-store")
+//
+// Built by hand, an answer is Status, Head (the status line, then
+// "Name: value\r\n" lines: AppendStatusLine, AppendField,
+// AppendContentLength) and one body plan. WriteError answers an error with
+// a small text body. The rules the engine applies:
+//
+//   - Head is HTTP/1.1 text. The engine appends Date, Connection (see
+//     Response.Close) and the blank line; over TLS, Strict-Transport-Security
+//     when configured. For HTTP/2 it turns the lines into a HEADERS frame,
+//     lowercasing names and dropping Connection, Keep-Alive, Transfer-Encoding,
+//     Upgrade and TE. Status must be the status line's code.
+//   - The handler sends Content-Length (Reply does): the body is always of
+//     known length, never chunked.
+//   - The body is Parts when it has any (a multipart body: each Part is
+//     bytes, or a range of File), else File (Len bytes at Off), else Body.
+//   - No body goes out for a HEAD request or a 1xx, 204 or 304 answer,
+//     whatever the plan says: build one plan for GET and HEAD, with GET's
+//     Content-Length.
+//   - Body and Parts' Bytes are sent by reference, after the handler has
+//     returned, possibly much later (an HTTP/2 flow-control window, a slow
+//     client). They must not change until then: a fresh slice per answer
+//     (what json.Marshal returns), or long-lived read-only memory (a
+//     constant, a cache entry). Never a scratch buffer the handler reuses.
+//   - File is a FileRef: an open descriptor the handler lends for this one
+//     answer. The engine sends from it (sendfile/splice, or reads for TLS)
+//     and calls Release exactly once, when the last byte is sent, the send
+//     failed, the connection closed, or no body was due (HEAD, 304).
+//     Give every answer its own reference (a reference count): two answers
+//     in flight mean two Releases. Reply and WriteError release a File the
+//     Response already held.
+//   - Close (HTTP/1.1) closes the connection after this answer; HTTP/2
+//     ignores it.
+//
+// # Waiting without blocking: Op
+//
+// A handler that needs something slow (a database query, a call to another
+// service, a file read) returns an Op instead of an answer. The engine runs
+// it off the loop, and then calls op.Then on the same loop thread with the
+// same Response; the loop serves other connections meanwhile:
+//
+//	func user(req *httpcore.Request, resp *httpcore.Response) *httpcore.Op {
+//		id := string(req.Query) // copied: req is gone once Serve returns
+//		var u User
+//		var err error
+//		return &httpcore.Op{
+//			Kind: httpcore.OpFunc,
+//			Func: func() { u, err = db.LoadUser(id) }, // a helper goroutine; may block
+//			Then: func(op *httpcore.Op, resp *httpcore.Response) *httpcore.Op {
+//				if err != nil { // back on the loop thread
+//					httpcore.WriteError(resp, 500)
+//					return nil
+//				}
+//				body, _ := json.Marshal(u)
+//				resp.Reply(200, "application/json", body)
+//				return nil
+//			},
+//		}
+//	}
+//
+// OpFunc's Func runs on one of a bounded set of helper goroutines
+// (server.Config.OpHelpers: by default 2 per worker, 4 to 16; each waiting
+// Func holds one, more wait in a queue; raise it for handlers that wait on
+// slow services). Func must not touch req or resp; it talks to Then through
+// the closure, and everything Func wrote is visible to Then. Then may
+// answer, or return the next Op (a chain). OpOpenat2, OpStatx and OpRead are
+// file system steps the uring engine submits to its ring without any
+// goroutine (see files for a handler built on them).
+//
+// If the client goes away while an Op runs (the connection closed, or the
+// HTTP/2 stream was reset), the engine waits for the Op to complete, then
+// calls Abandon (when set) instead of Then, so the handler can release what
+// it holds. An Op is the handler's again once Then or Abandon has run.
+//
+// Answers go out in request order: while an Op is pending, the engine
+// parses no further request of that HTTP/1.1 connection (its pipelined
+// requests wait). HTTP/2 streams of one connection wait for nothing but
+// their own Op.
+//
+// # Request bodies
+//
+// By default the engine reads a request's whole body before calling Serve:
+// req.Body holds it (de-chunked; nil when there is none), up to
+// Limits.MaxBody (server.Config.Limits; 1 MiB by default). A larger body is
+// answered 413 by the engine and never reaches the handler. Like every
+// slice of req, Body is valid only until Serve returns: copy it to use it
+// in an Op.
+//
+// An HTTP/1.1 request with "Expect: 100-continue" whose body has not
+// arrived with its head reaches the handler at once, without its body
+// (Expect100 true, Body nil, ContentLength the announced length): the
+// engine sends no 100 Continue, so answer it with a final status (417, or
+// 413); the connection closes after the answer. (Recent curl versions send
+// the field for bodies over 1 MiB.)
+//
+// A handler that never reads bodies implements BodyIgnorer: the engine
+// then buffers none, and a request that carries one reaches Serve at its
+// head, with Body nil and BodyUnread set; answer it 405 or 413. The body is
+// skipped as it arrives (a short one; after a long or chunked one the
+// connection closes).
+//
+// # What a handler may keep
+//
+// Safe to keep: the Handler itself, anything the handler allocated or
+// copied, FileRefs it holds references of, and an Op once Then or Abandon
+// has run. Not safe: *Request and its slices (valid during Serve only),
+// *Response and resp.Head's memory (the engine's, valid until Serve or
+// Then returns), and Body bytes handed to the engine (read until sent).
 //
 // # Requests
 //
@@ -88,14 +253,17 @@
 // feeds each case whole, byte by byte and split at every point, and the fuzz
 // targets check the same property on arbitrary input.
 //
-// # Responses
+// # Responses (engine side)
 //
-// A Handler fills a Response: Head (status line and fields, built with
-// AppendStatusLine, AppendField, AppendContentLength and friends) plus a body
-// plan. Preflight answers OPTIONS *, CONNECT and unknown methods before any
+// Preflight answers OPTIONS *, CONNECT and unknown methods before any
 // handler; WriteError builds small error answers from static memory; Finish
 // appends the Date line (from a per-worker DateCache, reformatted once a
 // second), the Connection field and the blank line. NoBody says when no body
-// may be sent (HEAD, 1xx, 204, 304). AppendChunk and AppendLastChunk encode
-// bodies of unknown length for HTTP/1.1 clients.
+// may be sent (HEAD, 1xx, 204, 304).
+//
+// What lives where: handler.go (Handler, Op, Response, FileRef, Part),
+// request.go (Request, Method), fields.go (field rules and accessors, List),
+// parser.go (Parser, Limits, Error), response.go (Reply, WriteError, Finish,
+// Preflight, the Append helpers), status.go (status lines), date.go (HTTP
+// dates, DateCache), lookup.go and tables.go (method and field name lookup).
 package httpcore

@@ -1,12 +1,14 @@
 package httpcore
 
-// Handler answers requests on an engine's thread.
+// Handler answers requests on an engine's loop thread (see the package doc,
+// "Writing a handler").
 //
 // Serve fills resp and returns nil, or returns an Op: a blocking step (an open,
 // a stat, a read, or arbitrary code) the engine performs off its loop before
 // calling op.Then. Serve must not block, must not keep req or its slices past
 // its return, and runs on one engine thread at a time per connection; a
-// Handler shared by several workers must be safe for concurrent use.
+// Handler shared by several workers must be safe for concurrent use (or
+// implement PerWorker).
 //
 // Responses to one connection's pipelined requests go out in request order:
 // while an Op is pending the engine parses no further request of that
@@ -58,15 +60,22 @@ type Part struct {
 // them consistently. Head starts as an empty slice of engine-owned memory with
 // spare capacity; handlers append to it.
 //
+// Reply fills Status, Head and Body of an in-memory answer in one call.
+//
 // The body is, in order of precedence: Parts (a multipart body), File (Len
-// bytes at Off of the file), Body (bytes). Body and Parts' Bytes may alias
-// long-lived read-only memory (a cache); the engine never writes to them and
-// stops using them once the response is sent.
+// bytes at Off of the file), Body (bytes). The handler sends Content-Length
+// itself (Reply does). Body and Parts' Bytes are sent by reference after the
+// handler returns, so they must not change until the response is sent: a
+// fresh slice, or long-lived read-only memory (a cache), never a reused
+// scratch buffer. The engine never writes to them and stops using them once
+// the response is sent.
 //
 // The engine sends no body for HEAD requests and for 1xx, 204 and 304
 // answers, whatever the plan says, so a handler may build one plan for GET and
 // HEAD.
 type Response struct {
+	// Status is the status line's code; the engine decides by it whether
+	// a body may follow (and HTTP/2 sends it as :status).
 	Status int
 	Head   []byte
 	Body   []byte
@@ -75,7 +84,8 @@ type Response struct {
 	Len    int64
 	Parts  []Part
 	// Close asks the engine to close the connection after this response
-	// (the engine adds "Connection: close").
+	// (the engine adds "Connection: close"). HTTP/1.1 only: HTTP/2
+	// ignores it.
 	Close bool
 }
 
@@ -89,7 +99,9 @@ type OpKind uint8
 
 // The steps an engine performs for a handler. The uring engine submits the
 // first three to its ring; the epoll engine runs them on a bounded helper.
-// OpFunc always runs on a helper goroutine.
+// OpFunc always runs on a helper goroutine (server.Config.OpHelpers of
+// them): the way to call code that blocks, such as a database driver or an
+// HTTP client.
 const (
 	OpOpenat2 OpKind = iota + 1 // openat2(Fd, Path, {Flags, Mode, Resolve})
 	OpStatx                     // statx(Fd, Path or "" with AT_EMPTY_PATH, Flags as mask) into Buf (>= 256 bytes)
@@ -101,6 +113,10 @@ const (
 // performs it without blocking its loop, stores the result in Res, and calls
 // Then on the engine thread that called Serve. Then fills resp and returns
 // nil, or returns the next Op.
+//
+// For OpFunc only Kind, Func, Then and (optionally) Abandon are used: Func
+// runs on a helper goroutine and must not touch the request or the
+// Response; what it writes (through its closure) is visible to Then.
 //
 // Invariant: Path (NUL-terminated) and Buf stay reachable through the Op until
 // Then runs; the engine keeps the Op referenced until the kernel's final
