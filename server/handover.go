@@ -16,8 +16,10 @@ import "time"
 const handoverIdle = 2 * time.Second
 
 // SetHandover marks the next Shutdown as a handover to a new process that
-// serves the same listeners: idle keep-alive connections are not cut at
-// once (see handoverIdle).
+// serves the same listeners (after a successful Upgrade): idle keep-alive
+// connections are not cut at once but given 2 s to send one more request,
+// which is answered with "Connection: close", so that no request races a
+// closing socket.
 func (s *Server) SetHandover() { s.handover.Store(true) }
 
 // handoverSweep closes connections that have been idle for handoverIdle.

@@ -1,6 +1,60 @@
-// Package server runs ringhttpd's event loops: one worker per CPU, each on
-// a locked OS thread with its own SO_REUSEPORT listeners, driven by an I/O
-// engine (io_uring or epoll) around an engine-agnostic connection core.
+// Package server runs an httpcore.Handler on ringhttpd's event loops: one
+// worker per CPU, each on a locked OS thread with its own SO_REUSEPORT
+// listeners, driven by an I/O engine (io_uring or epoll) around an
+// engine-agnostic connection core. It serves HTTP/1.1 and HTTP/2, over TCP
+// and TLS, with the same Handler.
+//
+// # Serving a handler
+//
+//	s, err := server.New(server.Config{Listen: []string{":8080"}}, handler)
+//	if err != nil { ... }          // a bad configuration: nothing is bound yet
+//	if err := s.Start(); err != nil { ... } // a busy port, no permission: nothing runs
+//	...                            // serving; s.Addrs() are the bound addresses
+//	err = s.Shutdown(ctx)          // graceful: answers in flight finish
+//
+// Start returns once every worker is ready; the workers serve until
+// Shutdown. The examples show a JSON API, slow code called through an
+// OpFunc, and serving until SIGTERM; package files has a static-file
+// handler and a router that puts routes beside it.
+//
+// What a handler may do, and what the engine does with its Response, is in
+// package httpcore's documentation. In short: Serve runs on a worker's loop
+// thread, so it must not block; slow work goes into an httpcore.Op, whose
+// OpFunc steps run on Config.OpHelpers helper goroutines. Every worker calls
+// the same Handler concurrently, unless it implements httpcore.PerWorker
+// (one instance per worker, no locks needed). The engine answers malformed
+// and oversized requests itself, buffers request bodies up to
+// Config.Limits.MaxBody (none for an httpcore.BodyIgnorer), and recovers
+// handler panics (500).
+//
+// # Engines
+//
+// Config.Backend "auto" uses the io_uring engine when the kernel (and any
+// seccomp filter or container) allows what it needs, and the epoll engine
+// otherwise; Server.Backend says which one runs, UringAvailable and
+// ProbeUring say why. Both serve the same requests with the same answers.
+//
+// # HTTP/2 and TLS
+//
+// Config.TLSListen with Config.TLS (certificates from package tlsrec,
+// replaceable while serving) serves HTTPS: HTTP/2 when the client offers
+// it through ALPN (unless DisableH2), HTTP/1.1 otherwise, with kernel TLS
+// where the kernel has it. Config.H2C also accepts HTTP/2 with prior
+// knowledge on plaintext listeners.
+//
+// # Running as a service
+//
+// Shutdown is graceful: listeners close at once, idle connections close,
+// answers in flight finish (with "Connection: close") until
+// Config.ShutdownTimeout or the context's deadline. For daemons, the package
+// also has what the ringhttpd command uses: sockets passed by systemd
+// (Inherited, Config.Inherit), sd_notify (Notify, WatchdogInterval), a
+// zero-downtime upgrade that hands the listeners to a new process
+// (Upgrade, UpgradeReady, SetHandover), privilege drop after binding
+// (Config.AfterBind, DropPrivileges) and metrics (Server.Metrics,
+// Metrics.WritePrometheus).
+//
+// # Inside
 //
 // Files: config.go (Config, Default*), server.go (New, Start, Shutdown),
 // engine.go (the engine registry and the engine/core contract), worker.go
