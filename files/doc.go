@@ -4,6 +4,23 @@
 // files, optional listings, precompressed .br/.zst/.gz siblings, compressed
 // forms made once in memory, and a single-page-app fallback file.
 //
+// # Use
+//
+//	fh, err := files.New(files.Config{Root: "/srv/www"})
+//	...
+//	s, err := server.New(server.Config{Listen: []string{":8080"}}, fh)
+//	... // s.Start(), serve, s.Shutdown(ctx)
+//	fh.Close() // once the server has stopped
+//
+// The Handler answers GET, HEAD and OPTIONS (others 405, request bodies
+// unread: it is an httpcore.BodyIgnorer) and never blocks a loop: cache
+// hits are answered in Serve, misses through ring Ops. It implements
+// httpcore.PerWorker, so server gives every worker its own lock-free cache.
+// To put routes of your own beside it, wrap it in a Handler that answers
+// those paths and calls the files Handler for the rest, and forward
+// ForWorker (see the routes example); a wrapper that does not gets the
+// shared cache under a mutex. Linux only: elsewhere New fails.
+//
 // What lives where: handler_linux.go (New, Serve, the hit path), miss_linux.go
 // (the Op chain of a miss or revalidation), cache.go (entries and the LRU),
 // path.go (cleanPath and escaping), rules.go (ETag lists, Range,
