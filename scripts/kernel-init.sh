@@ -8,7 +8,7 @@
 # off. Everything goes to the serial console; the host parses these lines:
 #
 #   KM-AS uid=...                              (KM_UID set) identity tests run under
-#   KM-INIT kernel=RELEASE nproc=N mem_kib=N uid=N memlock=KiB nofile=N emulated=0|1
+#   KM-INIT kernel=RELEASE nproc=N mem_kib=N uid=N memlock=KiB nofile=N emulated=0|1 bin_timeout=S
 #   KM-UNAME uname -a                          (its "Debian X" is the package version)
 #   KM-MODULES m1 m2 !m3                       kernel TLS modules insmod'ed from
 #                                              /lib/modules/RELEASE (!: insmod failed)
@@ -19,7 +19,8 @@
 #   RESULT pkg=serve-BACKEND status=pass|fail|skip-all elapsed=S reason="..."
 #   KM-DONE
 #
-# /km.conf (written by the host) sets KM_BIN_TIMEOUT (seconds per binary),
+# /km.conf (written by the host) sets KM_BIN_TIMEOUT (seconds per binary;
+# KM_BIN_TIMEOUT_EMULATED instead under software emulation),
 # KM_TESTFLAGS (extra flags for every test binary), KM_SERVE (1: run the
 # serve smoke test) and KM_UID (run probe, tests and serve as this uid).
 # km_emulated=1 on the kernel command line (the host adds it under software
@@ -51,6 +52,7 @@ KM_EMULATED=
 # shellcheck source=/dev/null
 [ -f /km.conf ] && . /km.conf
 case " $(cat /proc/cmdline) " in *" km_emulated=1 "*) KM_EMULATED=1 ;; esac
+[ "$KM_EMULATED" = 1 ] && [ -n "${KM_BIN_TIMEOUT_EMULATED:-}" ] && KM_BIN_TIMEOUT=$KM_BIN_TIMEOUT_EMULATED
 # Tests may read this to stretch timing assumptions: under software emulation
 # (qemu TCG) everything runs about ten times slower than on the host.
 [ "$KM_EMULATED" = 1 ] && export RINGHTTPD_TEST_EMULATED=1
@@ -75,7 +77,7 @@ chmod 755 /bin/km-as
 [ -n "$KM_UID" ] && echo "KM-AS $(km-as id)"
 
 memkib=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
-echo "KM-INIT kernel=$(uname -r) nproc=$(nproc) mem_kib=$memkib uid=${KM_UID:-0} memlock=$(ulimit -l) nofile=$(ulimit -n) emulated=${KM_EMULATED:-0}"
+echo "KM-INIT kernel=$(uname -r) nproc=$(nproc) mem_kib=$memkib uid=${KM_UID:-0} memlock=$(ulimit -l) nofile=$(ulimit -n) emulated=${KM_EMULATED:-0} bin_timeout=$KM_BIN_TIMEOUT"
 echo "KM-UNAME $(uname -a)"
 ip -o addr show dev lo | sed 's/^/KM-LO /'
 
