@@ -126,6 +126,8 @@ ensure_tools() {
 	command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 	busybox_static || need+=(busybox-static)
 	command -v cpio >/dev/null || need+=(cpio)
+	command -v xz >/dev/null || need+=(xz-utils)     # kernel TLS modules (.ko.xz)
+	command -v zstd >/dev/null || need+=(zstd)       # and .ko.zst
 	[ -r "$KEYRING" ] || need+=(debian-archive-keyring)
 	command -v go >/dev/null || infra "go not found (expected in PATH or /usr/local/go/bin)"
 	if [ ${#need[@]} -gt 0 ]; then
@@ -171,7 +173,9 @@ fetch_kernel() {
 	local suite=$1
 	local dir=$CACHE/$suite
 	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/debs" || return 1
-	if [ "${KM_REFRESH:-0}" != 1 ] && [ -s "$dir/current" ] && [ -f "$dir/$(cat "$dir/current")" ]; then
+	# A kernel cached before its kernel TLS modules were kept (no
+	# modules/ beside it) is fetched again once.
+	if [ "${KM_REFRESH:-0}" != 1 ] && [ -s "$dir/current" ] && [ -f "$dir/$(cat "$dir/current")" ] && [ -d "$dir/modules" ]; then
 		echo "$dir/$(cat "$dir/current")"
 		return 0
 	fi
@@ -216,6 +220,7 @@ fetch_kernel() {
 				local vm
 				vm=$(basename "$(ls "$x"/boot/vmlinuz-* | head -n 1)")
 				mv -f "$x/boot/$vm" "$dir/$vm"
+				keep_modules "$x" "${vm#vmlinuz-}" "$dir/modules"
 				echo "$p" >"$dir/package"
 				echo "$vm" >"$dir/current"
 				rm -rf "$x" "$deb"
@@ -229,6 +234,27 @@ fetch_kernel() {
 	done
 	echo "$suite: no cloud kernel package could be downloaded" >&2
 	return 1
+}
+
+# keep_modules TREE RELEASE DEST: copies the kernel TLS modules (and the
+# crypto modules they need) of an extracted kernel package, decompressed,
+# to DEST/RELEASE/ for kernel-init.sh to insmod. A kernel without them
+# (bullseye's 5.10 has no CONFIG_TLS) leaves DEST/RELEASE empty.
+KTLS_MODULES="crypto_null gf128mul ctr ghash-generic gcm libchacha chacha_generic libpoly1305 poly1305_generic chacha20poly1305 tls"
+keep_modules() {
+	local dest=$3/$2 m f
+	rm -rf "$3"
+	mkdir -p "$dest"
+	for m in $KTLS_MODULES; do
+		# /usr/lib/modules on merged-/usr suites (trixie), /lib/modules before.
+		f=$(find "$1/lib/modules/$2" "$1/usr/lib/modules/$2" -name "$m.ko*" 2>/dev/null | head -n 1)
+		[ -n "$f" ] || continue
+		case $f in
+		*.xz) xz -dc "$f" ;;
+		*.zst) zstd -dcq "$f" ;;
+		*) cat "$f" ;;
+		esac >"$dest/$m.ko" || rm -f "$dest/$m.ko"
+	done
 }
 
 # ---------------------------------------------------------------- binaries
@@ -300,6 +326,14 @@ build_initramfs() {
 		[ -e "$STAGE/bin/$a" ] || ln -s busybox "$STAGE/bin/$a"
 	done
 	install -m 0755 "$ROOT/scripts/kernel-init.sh" "$STAGE/init"
+	# Every suite's kernel TLS modules, by kernel release: each guest
+	# loads its own (kernel-init.sh).
+	local md
+	for md in "$CACHE"/*/modules/*/; do
+		[ -d "$md" ] || continue
+		mkdir -p "$STAGE/lib/modules/$(basename "$md")"
+		cp "$md"*.ko "$STAGE/lib/modules/$(basename "$md")/" 2>/dev/null
+	done
 	printf '127.0.0.1\tlocalhost guest\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$STAGE/etc/hosts"
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$STAGE/etc/passwd"
 	echo 'root:x:0:' >"$STAGE/etc/group"
