@@ -354,7 +354,12 @@ func TestE2EManyConnections(t *testing.T) {
 	forEachEngineTransport(t, func(t *testing.T, backend string) {
 		h := newTestHandler(t)
 		s := startServer(t, backend, h, nil)
-		const n = 2000
+		n := 2000
+		if overTLS(s) && emulated {
+			// 2,000 handshakes under software emulation outlast the
+			// handshake timeout; the kernel matrix checks the mechanism.
+			n = 200
+		}
 		conns := make([]net.Conn, 0, n)
 		defer func() {
 			for _, c := range conns {

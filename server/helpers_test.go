@@ -221,7 +221,7 @@ func dialRaw(t testing.TB, s *Server) *rawConn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.SetDeadline(time.Now().Add(ioDeadline()))
 	return &rawConn{Conn: c, r: bufio.NewReaderSize(c, 64<<10)}
 }
 
@@ -284,6 +284,19 @@ func (s *syncBuffer) String() string {
 }
 
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(c, 64<<10) }
+
+// emulated says the tests run under software emulation (the kernel matrix
+// sets RINGHTTPD_TEST_EMULATED), where everything, and TLS's ciphers most,
+// runs about ten times slower: deadlines stretch, volumes shrink.
+var emulated = os.Getenv("RINGHTTPD_TEST_EMULATED") != ""
+
+// ioDeadline is a client's deadline for one exchange of a test.
+func ioDeadline() time.Duration {
+	if emulated {
+		return 60 * time.Second
+	}
+	return 10 * time.Second
+}
 
 // The end-to-end scenarios run over plaintext and over TLS
 // (forEachEngineTransport). While a TLS subtest runs, startServer adds a
