@@ -205,6 +205,28 @@ if [ "${SERVE:-1}" = 1 ]; then
 		echo ok >"$dir/www/index.html"
 		chmod -R a+rX "$dir/www"
 		serve_check epoll || rc=1
+		# --backend auto under a memlock limit too small for the workers'
+		# rings: it must serve, on epoll, and say why (not exit 2).
+		if [ ${#as[@]} -gt 0 ]; then
+			prlimit --memlock=$((64 * 1024)) "${as[@]}" "$dir/ringhttpd" serve --root "$dir/www" \
+				--listen 127.0.0.1:0 --workers 2 >"$dir/serve-auto.log" 2>&1 &
+			apid=$!
+			aaddr=
+			for _ in $(seq 50); do
+				aaddr=$(sed -n 's/.*ringhttpd serving.* listen=\[\([^] ,]*\).*/\1/p' "$dir/serve-auto.log" | head -n 1)
+				[ -n "$aaddr" ] && break
+				sleep 0.1
+			done
+			if [ -n "$aaddr" ] && curl -s --max-time 5 "http://$aaddr/index.html" | grep -qx ok &&
+				grep -q 'backend=epoll' "$dir/serve-auto.log"; then
+				echo "serve auto, RLIMIT_MEMLOCK 64 KiB: serves on epoll ($(grep -o 'reason="[^"]*"' "$dir/serve-auto.log" | head -n 1))"
+			else
+				echo "serve auto, RLIMIT_MEMLOCK 64 KiB: FAIL: $(tail -n 3 "$dir/serve-auto.log")"
+				rc=1
+			fi
+			kill -TERM "$apid" 2>/dev/null
+			wait "$apid" 2>/dev/null
+		fi
 		if "${lim[@]}" "${as[@]}" "$dir/ringhttpd" probe >/dev/null 2>&1; then
 			serve_check uring || rc=1
 		else

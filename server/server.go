@@ -228,6 +228,15 @@ func (s *Server) Start() error {
 	s.lnFds, s.lnTLS = lns, lnTLS
 	s.lnMu.Unlock()
 	eng, err := factory(s)
+	if err != nil && s.cfg.Backend == BackendAuto && name == BackendUring {
+		// The workers' rings cannot be made (RLIMIT_MEMLOCK of an
+		// unprivileged user, say): auto means epoll then.
+		s.log.Info("server: using epoll: io_uring rings cannot be set up", "reason", err)
+		enginesMu.Lock()
+		name, factory = BackendEpoll, engines[BackendEpoll]
+		enginesMu.Unlock()
+		eng, err = factory(s)
+	}
 	if err != nil {
 		closeAll()
 		return fmt.Errorf("server: engine %s: %w", name, err)

@@ -64,3 +64,6 @@ func (s *Server) Upgrade(UpgradeConfig) (int, error) {
 
 // UpgradeReady does nothing off Linux.
 func UpgradeReady() error { return nil }
+
+// CheckUringRings reports that io_uring is Linux-only.
+func CheckUringRings(int) error { return errNotLinux }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"sync/atomic"
 	"time"
@@ -111,7 +112,94 @@ func newUringEngine(s *Server) (engine, error) {
 	if ok, why := c.usable(); !ok {
 		return nil, errors.New(why)
 	}
-	return &uringEngine{s: s, caps: c}, nil
+	e := &uringEngine{s: s, caps: c}
+	if s.cfg.Backend == BackendAuto {
+		// The probe's small ring passed; the workers' rings are larger
+		// and pin memory (buffer rings) that an unprivileged user's
+		// RLIMIT_MEMLOCK may not cover. Make them all once, now, so that
+		// auto can still choose epoll instead of failing to start.
+		if err := e.trial(s.cfg.Workers); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// CheckUringRings reports whether n workers' rings can be set up here, as
+// serve's --backend auto checks before choosing io_uring: their buffer
+// rings pin memory that an unprivileged user's RLIMIT_MEMLOCK may not
+// cover.
+func CheckUringRings(n int) error {
+	c := getUringCaps()
+	if ok, why := c.usable(); !ok {
+		return errors.New(why)
+	}
+	return (&uringEngine{caps: c}).trial(n)
+}
+
+// trial sets up n workers' rings as newLoop does, then frees them.
+func (e *uringEngine) trial(n int) error {
+	var rings []*uring.Ring
+	var bufs []*uring.BufRing
+	defer func() {
+		for _, b := range bufs {
+			b.Close()
+		}
+		for _, r := range rings {
+			r.Close()
+		}
+	}()
+	for range n {
+		r, br, err := e.newRing()
+		if r != nil {
+			rings = append(rings, r)
+		}
+		if br != nil {
+			bufs = append(bufs, br)
+		}
+		if err != nil {
+			return fmt.Errorf("%d worker rings: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// newRing sets up a worker's ring (best flags first) and its provided-
+// buffer ring. On error the ring, if made, is returned for closing.
+func (e *uringEngine) newRing() (*uring.Ring, *uring.BufRing, error) {
+	c := e.caps
+	p := uring.Params{CQEntries: uringCQEntries, Flags: uring.SetupCQSize}
+	var ring *uring.Ring
+	var err error
+	if c.deferTaskrun {
+		ring, _, err = uring.NewRingBest(uringSQEntries, &p)
+	} else {
+		// Masked or missing DEFER_TASKRUN: take the best tier without it.
+		for _, f := range []uint32{uring.SetupCoopTaskrun | uring.SetupTaskrunFlag, 0} {
+			if f != 0 && !c.coopTaskrun {
+				continue
+			}
+			p.Flags = uring.SetupCQSize | f
+			ring, err = uring.NewRing(uringSQEntries, &p)
+			if err == nil || !errors.Is(err, unix.EINVAL) {
+				break
+			}
+		}
+		if err == nil {
+			ring.RegisterRingFD() // optional: a failure only costs an fd lookup per enter
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !c.bufRing {
+		return ring, nil, nil
+	}
+	br, err := ring.NewBufRingPartial(uringBufGroup, uringBufEntries, uringBufSize, uringBufInitial)
+	if err != nil {
+		return ring, nil, err
+	}
+	return ring, br, nil
 }
 
 func (e *uringEngine) close() {}
@@ -181,38 +269,14 @@ type uringLoop struct {
 
 func (e *uringEngine) newLoop(w *worker) (ioLoop, error) {
 	c := e.caps
-	p := uring.Params{CQEntries: uringCQEntries, Flags: uring.SetupCQSize}
-	var ring *uring.Ring
-	var err error
-	if c.deferTaskrun {
-		ring, _, err = uring.NewRingBest(uringSQEntries, &p)
-	} else {
-		// Masked or missing DEFER_TASKRUN: take the best tier without it.
-		for _, f := range []uint32{uring.SetupCoopTaskrun | uring.SetupTaskrunFlag, 0} {
-			if f != 0 && !c.coopTaskrun {
-				continue
-			}
-			p.Flags = uring.SetupCQSize | f
-			ring, err = uring.NewRing(uringSQEntries, &p)
-			if err == nil || !errors.Is(err, unix.EINVAL) {
-				break
-			}
-		}
-		if err == nil {
-			ring.RegisterRingFD() // optional: a failure only costs an fd lookup per enter
-		}
-	}
+	ring, br, err := e.newRing()
 	if err != nil {
+		if ring != nil {
+			ring.Close()
+		}
 		return nil, err
 	}
-	l := &uringLoop{e: e, w: w, ring: ring, caps: c, wakeFd: -1, peer: w.alog != nil}
-	if c.bufRing {
-		l.br, err = ring.NewBufRingPartial(uringBufGroup, uringBufEntries, uringBufSize, uringBufInitial)
-		if err != nil {
-			ring.Close()
-			return nil, err
-		}
-	}
+	l := &uringLoop{e: e, w: w, ring: ring, br: br, caps: c, wakeFd: -1, peer: w.alog != nil}
 	l.wakeFd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		l.release()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -110,6 +111,11 @@ func collectProbe() probeReport {
 	r.Uring = server.ProbeUring()
 	if r.Uring.Usable {
 		r.Backend, r.BackendWhy = "uring", "io_uring_setup works and the kernel has every op the engine needs"
+		if err := server.CheckUringRings(runtime.NumCPU()); err != nil {
+			// What serve's auto does when the workers' rings cannot be
+			// made (an unprivileged user's RLIMIT_MEMLOCK).
+			r.Backend, r.BackendWhy = "epoll", fmt.Sprintf("one worker per CPU cannot set up its ring: %v", err)
+		}
 	} else {
 		r.Backend, r.BackendWhy = "epoll", r.Uring.Why
 	}
