@@ -221,7 +221,7 @@ SERVERS=$WORK/servers.tsv
   else
     printf 'floor-epoll\t%s\tconst\t%s %s 3574\n' "$P_FE" "$BIN/floor/epoll_const" "$P_FE"
     printf 'floor-uring\t%s\tconst\t%s %s 3574\n' "$P_FU" "$BIN/floor/uring_const" "$P_FU"
-    # The same with a 13-byte body: the floor of the dynamic text workloads.
+    # The same with a 13-byte body: the floor of dyn-ka50.
     printf 'floor-uring-13\t%s\tdynamic\t%s %s 13\n' "$P_FU13" "$BIN/floor/uring_const" "$P_FU13"
   fi
 } >"$SERVERS"

@@ -118,7 +118,7 @@ func TestDynamicWorkloads(t *testing.T) {
 		"× ringhttpd-lib CPU",
 		"| lib CPU/req dyn-ka50 ÷ fasthttp | 0.40x | 0.50x | yes |",
 		"| lib CPU/req json-pipe16 ÷ fasthttp | 0.60x | 0.50x | **no** |",
-		"| (floor-uring-13 CPU/req dyn-ka50 ÷ fasthttp: the least any server spends) | 0.30x | – | – |",
+		"| (floor-uring-13 CPU/req dyn-ka50 ÷ fasthttp: a C io_uring server with a constant answer, no parsing) | 0.30x | – | – |",
 		"| nginx | 55.0 (50.0–60.0) | 0.50x | 22.0 (20.0–24.0) | 2.00x |", // ka50 still against ringhttpd-uring
 	} {
 		if !strings.Contains(md, w) {
