@@ -40,12 +40,8 @@ type exchange struct {
 
 // getExchange takes an exchange from the worker's free list.
 func (w *worker) getExchange(c *conn) *exchange {
-	var ex *exchange
-	if k := len(w.exFree); k > 0 {
-		ex = w.exFree[k-1]
-		w.exFree[k-1] = nil
-		w.exFree = w.exFree[:k-1]
-	} else {
+	ex := w.exFree.get()
+	if ex == nil {
 		ex = new(exchange)
 	}
 	ex.c = c
@@ -60,9 +56,7 @@ func (w *worker) putExchange(ex *exchange) {
 	ex.req = httpcore.Request{}
 	ex.resp.Reset()
 	ex.logLine = ex.logLine[:0]
-	if len(w.exFree) < maxFreeExchanges {
-		w.exFree = append(w.exFree, ex)
-	}
+	w.exFree.put(ex)
 }
 
 // handle runs the handler for req, received on c, with resp, which the

@@ -34,12 +34,8 @@ func (w *worker) hold(c *conn) *h1hold {
 	if c.hold != nil {
 		return c.hold
 	}
-	var h *h1hold
-	if k := len(w.holdFree); k > 0 {
-		h = w.holdFree[k-1]
-		w.holdFree[k-1] = nil
-		w.holdFree = w.holdFree[:k-1]
-	} else {
+	h := w.holdFree.get()
+	if h == nil {
 		h = &h1hold{}
 		h.parser.Limits = w.limits
 		h.parser.SkipBodies = w.skipBodies
@@ -60,9 +56,7 @@ func (w *worker) putHold(c *conn) {
 		h.buf = nil // grown past the pooled size: let it go
 	}
 	h.buf = h.buf[:0]
-	if len(w.holdFree) < maxFreeHolds {
-		w.holdFree = append(w.holdFree, h)
-	}
+	w.holdFree.put(h)
 }
 
 // appendHold appends data to c's held input.

@@ -65,12 +65,8 @@ func (s *h2Sink) Buffered() int64 { return s.c.pending() }
 
 // h2Start makes c an HTTP/2 connection.
 func (w *worker) h2Start(c *conn) {
-	var st *h2State
-	if k := len(w.h2Free); k > 0 {
-		st = w.h2Free[k-1]
-		w.h2Free[k-1] = nil
-		w.h2Free = w.h2Free[:k-1]
-	} else {
+	st := w.h2Free.get()
+	if st == nil {
 		st = new(h2State)
 	}
 	st.c = c
@@ -98,9 +94,7 @@ func (w *worker) h2Closed(c *conn) {
 		st.in = nil
 	}
 	st.in = st.in[:0]
-	if len(w.h2Free) < maxFreeH2 {
-		w.h2Free = append(w.h2Free, st)
-	}
+	w.h2Free.put(st)
 }
 
 // maxFreeH2 bounds a worker's free list of HTTP/2 states.

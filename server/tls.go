@@ -64,10 +64,7 @@ func (w *worker) tlsStart(c *conn) {
 
 // getTLS takes a tlsConn from the worker's free list.
 func (w *worker) getTLS() *tlsConn {
-	if k := len(w.tlsFree); k > 0 {
-		t := w.tlsFree[k-1]
-		w.tlsFree[k-1] = nil
-		w.tlsFree = w.tlsFree[:k-1]
+	if t := w.tlsFree.get(); t != nil {
 		return t
 	}
 	return new(tlsConn)
@@ -94,9 +91,7 @@ func (w *worker) tlsClosed(c *conn) {
 		in = nil
 	}
 	*t = tlsConn{in: in}
-	if len(w.tlsFree) < maxFreeTLS {
-		w.tlsFree = append(w.tlsFree, t)
-	}
+	w.tlsFree.put(t)
 }
 
 // TLS memory pooling.

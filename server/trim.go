@@ -53,10 +53,10 @@ func (w *worker) maybeTrim() {
 	}
 	w.trimmed = true
 	w.freeOS = true
-	clear(w.holdFree)
-	w.holdFree = w.holdFree[:0:0]
-	clear(w.exFree)
-	w.exFree = w.exFree[:0:0]
+	w.holdFree.trim()
+	w.exFree.trim()
+	w.tlsFree.trim()
+	w.h2Free.trim()
 	w.chunks.trim()
 	if t, ok := w.io.(trimmer); ok {
 		t.trim()

@@ -68,10 +68,10 @@ type worker struct {
 	trimmed  bool
 	freeOS   bool // trimmed, and the runtime not yet asked to free memory
 
-	holdFree []*h1hold
-	exFree   []*exchange
-	tlsFree  []*tlsConn
-	h2Free   []*h2State
+	holdFree freeList[h1hold]
+	exFree   freeList[exchange]
+	tlsFree  freeList[tlsConn]
+	h2Free   freeList[h2State]
 	h2cfg    h2.Config // what HTTP/2 connections advertise and enforce
 	h2c      bool      // plaintext connections may start with the HTTP/2 preface
 	// tlsScratch receives handshake output on its way to a connection.
@@ -110,6 +110,8 @@ func newWorker(s *Server, id int) *worker {
 		w.h = pw.ForWorker(id)
 	}
 	w.parser.Limits = w.limits
+	w.holdFree.max, w.exFree.max = maxFreeHolds, maxFreeExchanges
+	w.tlsFree.max, w.h2Free.max = maxFreeTLS, maxFreeH2
 	if bi, ok := s.handler.(httpcore.BodyIgnorer); ok && bi.IgnoresBodies() {
 		w.skipBodies = true
 		w.parser.SkipBodies = true
