@@ -19,7 +19,8 @@
 #   --sustained-rounds N      BENCH_SUSTAINED_ROUNDS (default 1: the run is 50 s per server)
 #   --workloads a,b,c         BENCH_WORKLOADS   subset (ka50,ka1000,pipe16,close,ka50-13b,
 #                                               f64k,f1m,f100m,js100k,dyn-ka50,dyn-pipe16,json-ka50,
-#                                               json-pipe16,idle10k,openloop,sustained)
+#                                               json-pipe16,tls-ka50,tls-f1m,tls-hs,h2-ka,h2c-ka,
+#                                               h2-f1m,h2c-f1m,idle10k,openloop,sustained)
 #   --servers a,b,c           BENCH_SERVERS     subset (ringhttpd-uring,ringhttpd-epoll,nginx,h2o,
 #                                               lighttpd,fasthttp,net-http,floor-epoll,floor-uring,
 #                                               ringhttpd-lib,ringhttpd-lib-epoll,floor-uring-13)
@@ -32,7 +33,13 @@
 # the number of server CPUs, wrk gets one thread per client CPU.
 # BENCH_WORK (default /tmp/ringhttpd-bench) holds binaries, configs and the
 # document root; BENCH_PORT_BASE (default 18100) the first port (servers use
-# BASE+1 ... BASE+12).
+# BASE+1 ... BASE+12, HTTPS BASE+21 ... BASE+24, nginx's h2c BASE+33).
+# HTTPS and HTTP/2: ringhttpd, nginx and h2o get one more listener with the
+# same ECDSA P-256 certificate (made once in $BENCH_WORK/conf), and
+# ringhttpd --h2c (nginx h2c on its own port, h2o on its plaintext port);
+# wrk and h2load run under one OpenSSL configuration that offers only
+# BENCH_TLS_SUITE (default TLS_AES_128_GCM_SHA256) over TLS 1.3 with X25519,
+# so every server negotiates the same (the harness checks it).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -118,6 +125,8 @@ install_missing() {
   command -v h2o >/dev/null || pkgs+=(h2o)
   command -v lighttpd >/dev/null || [ -x /usr/sbin/lighttpd ] || pkgs+=(lighttpd)
   command -v ab >/dev/null || pkgs+=(apache2-utils)
+  command -v h2load >/dev/null || pkgs+=(nghttp2-client)
+  command -v openssl >/dev/null || pkgs+=(openssl)
   [ -f /usr/include/liburing.h ] || pkgs+=(liburing-dev)
   command -v taskset >/dev/null || pkgs+=(util-linux)
   command -v gcc >/dev/null || pkgs+=(gcc)
@@ -183,34 +192,65 @@ P_U=$((PORT_BASE + 1)) P_E=$((PORT_BASE + 2)) P_NGINX=$((PORT_BASE + 3)) P_H2O=$
 P_LIGHTTPD=$((PORT_BASE + 5)) P_FAST=$((PORT_BASE + 6)) P_NET=$((PORT_BASE + 7))
 P_FE=$((PORT_BASE + 8)) P_FU=$((PORT_BASE + 9)) P_LIB=$((PORT_BASE + 10)) P_LIBE=$((PORT_BASE + 11))
 P_FU13=$((PORT_BASE + 12))
-render() { # render TEMPLATE PORT OUT
+T_U=$((PORT_BASE + 21)) T_E=$((PORT_BASE + 22)) T_NGINX=$((PORT_BASE + 23)) T_H2O=$((PORT_BASE + 24))
+H2C_NGINX=$((PORT_BASE + 33))
+
+# The one certificate every HTTPS server uses: ECDSA P-256, self-signed
+# (the clients do not verify), made once.
+CERT=$WORK/conf/bench-ecdsa.pem KEY=$WORK/conf/bench-ecdsa.key
+if [ ! -s "$CERT" ] || [ ! -s "$KEY" ] || ! openssl x509 -checkend 86400 -noout -in "$CERT" >/dev/null 2>&1; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 -keyout "$KEY" -out "$CERT" \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >"$WORK/openssl.log" 2>&1 ||
+    { say "openssl could not make the benchmark certificate: $(tail -1 "$WORK/openssl.log")"; exit 1; }
+fi
+# The load generators' OpenSSL configuration (wrk and h2load read it through
+# OPENSSL_CONF): one version, one suite, one group.
+TLS_SUITE=${BENCH_TLS_SUITE:-TLS_AES_128_GCM_SHA256}
+CLIENT_CONF=$WORK/conf/client-openssl.cnf
+cat >"$CLIENT_CONF" <<EOF
+# scripts/bench.sh: what wrk, h2load and the harness's s_client offer
+openssl_conf = bench_conf
+[bench_conf]
+ssl_conf = bench_ssl
+[bench_ssl]
+system_default = system_default_sect
+[system_default_sect]
+MinProtocol = TLSv1.3
+MaxProtocol = TLSv1.3
+Ciphersuites = $TLS_SUITE
+Groups = X25519
+EOF
+
+render() { # render TEMPLATE PORT OUT [TLSPORT H2CPORT]
   sed -e "s|@PORT@|$2|g" -e "s|@ROOT@|$WWW|g" -e "s|@WORK@|$WORK/run|g" -e "s|@WORKERS@|$SERVER_N|g" \
+    -e "s|@TLSPORT@|${4:-0}|g" -e "s|@H2CPORT@|${5:-0}|g" -e "s|@CERT@|$CERT|g" -e "s|@KEY@|$KEY|g" \
     "$REPO/bench/peers/$1" >"$3"
 }
-render nginx.conf.tmpl "$P_NGINX" "$WORK/conf/nginx.conf"
-render h2o.conf.tmpl "$P_H2O" "$WORK/conf/h2o.conf"
+render nginx.conf.tmpl "$P_NGINX" "$WORK/conf/nginx.conf" "$T_NGINX" "$H2C_NGINX"
+render h2o.conf.tmpl "$P_H2O" "$WORK/conf/h2o.conf" "$T_H2O"
 render lighttpd.conf.tmpl "$P_LIGHTTPD" "$WORK/conf/lighttpd.conf"
 render ringhttpd.toml.tmpl 0 "$WORK/conf/ringhttpd.toml"
 mkdir -p "$WORK/run/nginx-prefix/logs"
 
 SERVERS=$WORK/servers.tsv
 {
-  printf '# NAME\tPORT\tCLASS\tCOMMAND\n'
+  printf '# NAME\tPORT[,tls=PORT][,h2c=PORT]\tCLASS\tCOMMAND\n'
   for be in uring epoll; do
-    port=$P_U; [ $be = epoll ] && port=$P_E
+    port=$P_U tport=$T_U; [ $be = epoll ] && port=$P_E tport=$T_E
     if [ -n "$RINGHTTPD_SKIP" ]; then
       printf 'ringhttpd-%s\t%s\tskip\t%s\n' $be "$port" "$RINGHTTPD_SKIP"
     else
-      printf 'ringhttpd-%s\t%s\tfiles\t%s --config %s --root %s --listen 127.0.0.1:%s --backend %s --workers %s --max-conns 20000\n' \
-        $be "$port" "$BIN/ringhttpd" "$WORK/conf/ringhttpd.toml" "$WWW" "$port" $be "$SERVER_N"
+      printf 'ringhttpd-%s\t%s,tls=%s,h2c=%s\tfiles\t%s --config %s --root %s --listen 127.0.0.1:%s --backend %s --workers %s --max-conns 20000 --tls-listen 127.0.0.1:%s --tls-cert %s --tls-key %s --h2c\n' \
+        $be "$port" "$tport" "$port" "$BIN/ringhttpd" "$WORK/conf/ringhttpd.toml" "$WWW" "$port" $be "$SERVER_N" "$tport" "$CERT" "$KEY"
     fi
   done
   # ringhttpd as a Go library (bench/cmd/ringlibd): the dynamic handler's
   # workloads only, against fasthttp and net/http serving the same handler.
   printf 'ringhttpd-lib\t%s\tdynamic\t%s -listen 127.0.0.1:%s -root %s -backend uring -workers %s\n' "$P_LIB" "$BIN/ringlibd" "$P_LIB" "$WWW" "$SERVER_N"
   printf 'ringhttpd-lib-epoll\t%s\tdynamic\t%s -listen 127.0.0.1:%s -root %s -backend epoll -workers %s\n' "$P_LIBE" "$BIN/ringlibd" "$P_LIBE" "$WWW" "$SERVER_N"
-  printf 'nginx\t%s\tfiles\t%s -p %s -c %s\n' "$P_NGINX" "$(command -v nginx)" "$WORK/run/nginx-prefix" "$WORK/conf/nginx.conf"
-  printf 'h2o\t%s\tfiles\t%s -c %s\n' "$P_H2O" "$(command -v h2o)" "$WORK/conf/h2o.conf"
+  printf 'nginx\t%s,tls=%s,h2c=%s\tfiles\t%s -p %s -c %s\n' "$P_NGINX" "$T_NGINX" "$H2C_NGINX" "$(command -v nginx)" "$WORK/run/nginx-prefix" "$WORK/conf/nginx.conf"
+  # h2o speaks h2c by prior knowledge on its plaintext listener.
+  printf 'h2o\t%s,tls=%s,h2c=%s\tfiles\t%s -c %s\n' "$P_H2O" "$T_H2O" "$P_H2O" "$(command -v h2o)" "$WORK/conf/h2o.conf"
   printf 'lighttpd\t%s\tfiles\t%s -D -f %s\n' "$P_LIGHTTPD" "$(command -v lighttpd)" "$WORK/conf/lighttpd.conf"
   printf 'fasthttp\t%s\tfiles\t%s -listen 127.0.0.1:%s -root %s\n' "$P_FAST" "$BIN/fasthttpd" "$P_FAST" "$WWW"
   printf 'net-http\t%s\tfiles\t%s -listen 127.0.0.1:%s -root %s\n' "$P_NET" "$BIN/nethttpd" "$P_NET" "$WWW"
@@ -247,6 +287,9 @@ ENVF=$WORK/env.txt
   echo "h2o: $(h2o --version 2>/dev/null | head -1)"
   echo "lighttpd: $(lighttpd -v 2>/dev/null | head -1 | cut -d' ' -f1)"
   echo "wrk: $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
+  echo "h2load: $(h2load --version 2>/dev/null | head -1)"
+  echo "openssl: $(openssl version)"
+  echo "tls certificate: ECDSA P-256 (the same file for every server)"
   echo "fasthttp: $(cd "$REPO/bench" && go list -m -f '{{.Version}}' github.com/valyala/fasthttp)"
 } >"$ENVF"
 
@@ -259,7 +302,8 @@ mkdir -p "$OUT"
 args=(-servers "$SERVERS" -out "$OUT" -wrk "$(command -v wrk)" -loadgen "$BIN/loadgen"
   -pipe-lua "$REPO/scripts/bench-pipeline.lua" -server-cpus "$SERVER_CPUS" -client-cpus "$CLIENT_CPUS"
   -wrk-threads "$CLIENT_N" -parse "$PARSE" -env "$ENVF" -pidfile "$WORK/servers.pgid"
-  -sustained-rounds "$SUST_ROUNDS")
+  -sustained-rounds "$SUST_ROUNDS" -h2load "$(command -v h2load)" -client-openssl-conf "$CLIENT_CONF"
+  -want-tls "TLSv1.3 $TLS_SUITE")
 [ "$QUICK" = 1 ] && args+=(-quick)
 [ -n "$ROUNDS" ] && args+=(-rounds "$ROUNDS")
 [ -n "$DURATION" ] && args+=(-duration "${DURATION}s")
