@@ -56,7 +56,13 @@ type Request struct {
 
 	ContentLength int64 // body length after de-chunking; 0 when there is none
 	Chunked       bool  // the body came with Transfer-Encoding: chunked
-	Body          []byte
+	// Body is the whole request body, de-chunked, read before the handler
+	// runs (at most Limits.MaxBody: a larger one is answered 413 without
+	// the handler). It is nil when there is none, for a BodyIgnorer
+	// handler (see BodyUnread), and for an Expect: 100-continue request
+	// whose body had not arrived with its head (see Expect100). Like every
+	// slice of the Request it is valid only until Serve returns.
+	Body []byte
 	// BodyUnread, with Parser.SkipBodies, says the body was not read: that
 	// many bytes of it follow the head in the input (-1: a chunked body,
 	// its length unknown). Body is then nil; the caller discards the
@@ -67,7 +73,12 @@ type Request struct {
 	// and Connection tokens (HTTP/1.1 unless "close", HTTP/1.0 only with
 	// "keep-alive").
 	KeepAlive bool
-	Expect100 bool // Expect: 100-continue was sent
+	// Expect100 says the request carried Expect: 100-continue and a body.
+	// When the body had not arrived with the head, the request reaches the
+	// handler without it (Body nil; ContentLength the announced length, or
+	// Chunked; the engine sends no 100 Continue) and the connection closes
+	// after the answer, which should be a final error (417, 413).
+	Expect100 bool
 
 	// The fields a file server consults on every request are found while
 	// the fields are added (by Parse or AddField), so that handlers never
