@@ -158,7 +158,8 @@
 // then buffers none, and a request that carries one reaches Serve at its
 // head, with Body nil and BodyUnread set; answer it 405 or 413. The body is
 // skipped as it arrives (a short one; after a long or chunked one the
-// connection closes).
+// connection closes). That is HTTP/1.1: HTTP/2 request bodies are collected
+// whatever the handler (within MaxBody).
 //
 // # What a handler may keep
 //

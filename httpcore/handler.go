@@ -10,19 +10,21 @@ package httpcore
 // Handler shared by several workers must be safe for concurrent use (or
 // implement PerWorker).
 //
-// Responses to one connection's pipelined requests go out in request order:
-// while an Op is pending the engine parses no further request of that
-// connection.
+// Responses to one HTTP/1.1 connection's pipelined requests go out in
+// request order: while an Op is pending the engine parses no further request
+// of that connection. HTTP/2 streams wait only for their own Op.
 type Handler interface {
 	Serve(req *Request, resp *Response) *Op
 }
 
 // BodyIgnorer is implemented by handlers that never read Request.Body (a
 // static file server answers requests with a body 405). The engine then
-// parses with Parser.SkipBodies: a request with a body is answered as soon
-// as its head is complete, and the body is discarded as it arrives (a short
-// one; a long or chunked one closes the connection after the answer)
-// instead of being buffered up to Limits.MaxBody.
+// parses HTTP/1.1 with Parser.SkipBodies: a request with a body reaches
+// Serve as soon as its head is complete (Body nil, BodyUnread set), and the
+// body is discarded as it arrives (a short one; a long or chunked one closes
+// the connection after the answer) instead of being buffered up to
+// Limits.MaxBody. HTTP/2 bodies are still collected (within MaxBody). The
+// engine asks the Handler given to server.New, once, at Start.
 type BodyIgnorer interface {
 	IgnoresBodies() bool
 }

@@ -4,7 +4,10 @@ import "strconv"
 
 // PerWorker is implemented by handlers that keep per-worker state (caches,
 // scratch buffers). The engine calls ForWorker once per worker, before that
-// worker serves anything, and uses the result only on that worker's thread.
+// worker serves anything, and uses the result only on that worker's thread,
+// so that state needs no locks. A handler that wraps a PerWorker handler (a
+// router in front of a files.Handler) implements PerWorker too and calls the
+// wrapped handler's ForWorker from its own.
 type PerWorker interface {
 	ForWorker(id int) Handler
 }
