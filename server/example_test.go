@@ -39,13 +39,14 @@ var hello = []byte("Hello, World!\n")
 
 // Serve a handler: New checks the configuration, Start binds the listeners
 // and starts the workers, Shutdown finishes the answers in flight and
-// stops.
+// stops. The same handler answers HTTP/1.1 and HTTP/2 (here h2c, HTTP/2
+// without TLS; over TLS, ALPN picks it).
 func Example() {
 	h := httpcore.HandlerFunc(func(req *httpcore.Request, resp *httpcore.Response) *httpcore.Op {
 		resp.Reply(200, "text/plain; charset=utf-8", hello)
 		return nil
 	})
-	s, err := server.New(server.Config{Listen: []string{"127.0.0.1:0"}, Workers: 1}, h)
+	s, err := server.New(server.Config{Listen: []string{"127.0.0.1:0"}, Workers: 1, H2C: true}, h)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -53,10 +54,22 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer s.Shutdown(context.Background())
+	url := "http://" + s.Addrs()[0].String() + "/"
 
-	fetch("GET", "http://"+s.Addrs()[0].String()+"/", "")
+	fetch("GET", url, "")
+
+	h2c := &http.Transport{Protocols: new(http.Protocols)}
+	h2c.Protocols.SetUnencryptedHTTP2(true)
+	resp, err := (&http.Client{Transport: h2c}).Get(url)
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Printf("%s %s %s", resp.Proto, resp.Status, b)
 	// Output:
 	// 200 OK Hello, World!
+	// HTTP/2.0 200 OK Hello, World!
 }
 
 // A JSON API: parse the query or the request body (buffered by the engine
