@@ -39,6 +39,10 @@ type worker struct {
 	wall    time.Time
 	date    httpcore.DateCache
 	nextLog int64 // now at which the access log buffer is handed over
+	// answerClock is the time answers are stamped with (answerNs), read
+	// again every answerClockEvery answers.
+	answerClock     int64
+	answerClockUses int
 	panicLog
 	draining bool
 	forced   bool
@@ -134,6 +138,7 @@ func (w *worker) tick() {
 	w.wall = time.Now()
 	w.now = int64(w.wall.Sub(w.epoch) / time.Millisecond)
 	w.date.Update(w.wall)
+	w.answerClock, w.answerClockUses = w.turnNs(), 0
 	if w.alog != nil && w.now >= w.nextLog {
 		w.alog.flush(false)
 		w.nextLog = w.now + 1000
