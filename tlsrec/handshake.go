@@ -238,7 +238,11 @@ type Handshake struct {
 func (d *Handshaker) Start(notify func()) *Handshake {
 	h := &Handshake{d: d, notify: notify}
 	h.cond.L = &h.mu
+	// Under h.mu: expire reads h.timer (finishLocked stops it), and
+	// without a Feed in between nothing else orders the two.
+	h.mu.Lock()
 	h.timer = time.AfterFunc(d.timeout, h.expire)
+	h.mu.Unlock()
 	return h
 }
 

@@ -189,6 +189,21 @@ func TestSilentClientTimesOut(t *testing.T) {
 	waitStats(t, env.d, func(s HandshakerStats) bool { return s.InProgress == 0 && s.Failed == 3 })
 }
 
+// TestTimeoutWithoutInput: a connection that never sends a byte (no Feed
+// at all between Start and the timeout, as for a silent client) times out;
+// under -race this checks that the timer's goroutine and Start do not race.
+func TestTimeoutWithoutInput(t *testing.T) {
+	env := newEnv(t, HandshakerOptions{Timeout: 20 * time.Millisecond})
+	for range 20 {
+		n := newNotifier()
+		h := env.d.Start(n.notify)
+		<-n.wake
+		if err := waitDone(t, h, n); !errors.Is(err, ErrTimeout) {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestAbort: Abort stops a handshake in every state; no notify afterwards,
 // the helper is released.
 func TestAbort(t *testing.T) {
