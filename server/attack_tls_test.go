@@ -276,7 +276,9 @@ func atSilent(t *testing.T, a *atChild) {
 	if maxGor.Load() > r.gor0+4 {
 		t.Errorf("goroutines rose from %d to %d with %d silent connections", r.gor0, maxGor.Load(), 4*per)
 	}
-	r.maxPerUnit(t, a.base.conn, "an ordinary h2c connection with a request")
+	// Few units over a second: the measurement is noisy; an accept, a
+	// timer and a close are well within a few ordinary connections.
+	r.maxPerUnit(t, 4*a.base.conn, "4 ordinary h2c connections with a request")
 	r.maxPeakGrowth(t, 32<<20)
 }
 
@@ -368,8 +370,9 @@ func atSlowloris(t *testing.T, a *atChild, h2 bool) {
 	if !h2 && s408.Load() < r.units {
 		t.Errorf("%d of %d slowloris connections answered 408", s408.Load(), r.units)
 	}
-	// A handshake, then a TLS record for every byte: 20 a second.
-	r.maxPerUnit(t, 4*a.base.hs, "4 ordinary TLS handshakes")
+	// A handshake, then a TLS record for every byte (20 a second), then
+	// the close; few units: a generous bound.
+	r.maxPerUnit(t, 8*a.base.hs, "8 ordinary TLS handshakes")
 	r.maxPeakGrowth(t, 32<<20)
 }
 
