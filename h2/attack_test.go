@@ -2,9 +2,11 @@ package h2
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ringhttpd/ringhttpd/httpcore"
 	"golang.org/x/net/http2"
@@ -420,3 +422,109 @@ func TestSlowRead(t *testing.T) {
 }
 
 var _ = hpack.HeaderField{}
+
+// TestBudgetRefill: the reset and junk budgets refill with time (Tick), so
+// a long-lived connection that completes no stream survives a keep-alive
+// PING every 15 s for hours, while floods are still stopped and a
+// connection idle for long saves up no more than one budget.
+func TestBudgetRefill(t *testing.T) {
+	pings := func(r *attackRig, now *time.Duration, n int, step time.Duration) error {
+		for i := 0; i < n; i++ {
+			*now += step
+			r.c.Tick(*now)
+			cl := newClient()
+			cl.fr.WritePing(false, [8]byte{byte(i)})
+			if err := r.run(cl.take()); err != nil {
+				return fmt.Errorf("PING %d: %w", i, err)
+			}
+		}
+		return nil
+	}
+	start := func(cfg Config) (*attackRig, *time.Duration) {
+		r := newAttack(cfg, true)
+		now := 1000 * time.Hour // any origin
+		r.c.Tick(now)
+		if err := r.run(newClient().preface().take()); err != nil {
+			t.Fatal(err)
+		}
+		return r, &now
+	}
+
+	// A keep-alive PING every 15 s for 24 hours: 5760 PINGs, no GOAWAY.
+	r, now := start(Config{})
+	if err := pings(r, now, 24*3600/15, 15*time.Second); err != nil {
+		t.Fatalf("keep-alive: %v", err)
+	}
+	// Without time, the same client is stopped by its 1001st PING.
+	r = newAttack(Config{}, true)
+	r.run(newClient().preface().take())
+	var never time.Duration
+	if err := pings(r, &never, 2000, 0); !errors.Is(err, ErrJunkFlood) || !strings.Contains(err.Error(), "PING 1000:") {
+		t.Fatalf("no time: %v", err)
+	}
+
+	// A flood of 1000 PINGs a second (the budget refills 1000 a minute):
+	// stopped in about a second, after 1000 + 1000/60 of them.
+	r, now = start(Config{})
+	if err := pings(r, now, 5000, time.Millisecond); !errors.Is(err, ErrJunkFlood) || !strings.Contains(err.Error(), "PING 1016:") {
+		t.Fatalf("flood: %v", err)
+	}
+
+	// An hour idle saves up one budget, no more: 1000 PINGs at once pass,
+	// the 1001st does not.
+	r, now = start(Config{})
+	*now += time.Hour
+	if err := pings(r, now, 1000, 0); err != nil {
+		t.Fatalf("after an hour: %v", err)
+	}
+	if err := pings(r, now, 1, 0); !errors.Is(err, ErrJunkFlood) {
+		t.Fatalf("after an hour, one more: %v", err)
+	}
+
+	// A small budget refills too, a unit at a time: 10 per minute is one
+	// every 6 s, whatever the Tick steps.
+	r, now = start(Config{JunkBudget: 10})
+	if err := pings(r, now, 10, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 11; i++ { // 5.5 s in half seconds
+		*now += 500 * time.Millisecond
+		r.c.Tick(*now)
+	}
+	if r.c.junk != 0 {
+		t.Fatalf("after 5.5 s: junk budget %d, want 0", r.c.junk)
+	}
+	if err := pings(r, now, 1, 500*time.Millisecond); err != nil {
+		t.Fatalf("after 6 s: %v", err)
+	}
+	if err := pings(r, now, 1, 0); !errors.Is(err, ErrJunkFlood) {
+		t.Fatalf("after 6 s, a second: %v", err)
+	}
+
+	// The reset budget: 256 streams cancelled, a minute, 256 more; then
+	// the next one without time is one too many.
+	r, now = start(Config{})
+	id := uint32(1)
+	cancel := func(n int) error {
+		cl := newClient()
+		for i := 0; i < n; i++ {
+			cl.get(id, "/")
+			cl.fr.WriteRSTStream(id, http2.ErrCodeCancel)
+			id += 2
+		}
+		return r.run(cl.take())
+	}
+	// Each stream is answered during Feed, its RST_STREAM comes before
+	// the answer is flushed: a reset of a live stream.
+	if err := cancel(2 * DefaultMaxConcurrentStreams); err != nil {
+		t.Fatal(err)
+	}
+	*now += time.Minute
+	r.c.Tick(*now)
+	if err := cancel(2 * DefaultMaxConcurrentStreams); err != nil {
+		t.Fatalf("after a minute: %v", err)
+	}
+	if err := cancel(1); !errors.Is(err, ErrResetFlood) {
+		t.Fatalf("one more: %v", err)
+	}
+}

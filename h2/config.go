@@ -1,6 +1,10 @@
 package h2
 
-import "github.com/ringhttpd/ringhttpd/httpcore"
+import (
+	"time"
+
+	"github.com/ringhttpd/ringhttpd/httpcore"
+)
 
 // Config is what a Conn advertises and enforces. A zero field takes its
 // default; Init copies the Config, so changing it later affects only
@@ -41,15 +45,24 @@ type Config struct {
 	// peer (its RST_STREAM on a live stream, or a stream error the server
 	// sends because of what the peer sent) before the connection is closed
 	// with GOAWAY ENHANCE_YOUR_CALM. Each stream that completes normally
-	// gives one back, up to ResetBudget. Default 2 x MaxConcurrentStreams,
-	// at least 64.
+	// gives one back, up to ResetBudget, and time refills it (see
+	// BudgetRefill). Default 2 x MaxConcurrentStreams, at least 64.
 	ResetBudget int
 	// JunkBudget is how many frames that do no work (PING, SETTINGS,
 	// PRIORITY, unknown types, empty DATA or header fragments that end
 	// nothing, frames for streams already reset) the peer may send before
 	// GOAWAY ENHANCE_YOUR_CALM. Each completed stream gives back
-	// JunkBudget/64 (at least 1). Default 1000.
+	// JunkBudget/64 (at least 1), and time refills it (see BudgetRefill).
+	// Default 1000.
 	JunkBudget int
+	// BudgetRefill is how long it takes the reset and junk budgets to
+	// refill completely with time alone, pro rata by whole seconds, as the
+	// server reports time with Conn.Tick: a long-lived connection that
+	// completes few streams (a long download, a client's keep-alive
+	// PINGs) never runs dry at a normal pace, while a flood still spends
+	// a budget in far less time than it takes to refill. Default 1 minute;
+	// at least 1 second.
+	BudgetRefill time.Duration
 	// MaxControlBytes bounds control frames (SETTINGS and PING ACKs,
 	// RST_STREAM, WINDOW_UPDATE) queued in the Conn and not yet handed to a
 	// Sink because the Sink is over its budget (a peer that does not
@@ -65,6 +78,7 @@ const (
 	DefaultMaxFrameSize         = minMaxFrameSize
 	DefaultJunkBudget           = 1000
 	DefaultMaxControlBytes      = 64 << 10
+	DefaultBudgetRefill         = time.Minute
 
 	minResetBudget = 64
 )
@@ -122,6 +136,10 @@ func (cfg Config) withDefaults() Config {
 	if cfg.MaxControlBytes <= 0 {
 		cfg.MaxControlBytes = DefaultMaxControlBytes
 	}
+	if cfg.BudgetRefill <= 0 {
+		cfg.BudgetRefill = DefaultBudgetRefill
+	}
+	cfg.BudgetRefill = max(cfg.BudgetRefill, time.Second)
 	return cfg
 }
 

@@ -1,6 +1,8 @@
 package h2
 
 import (
+	"time"
+
 	"github.com/ringhttpd/ringhttpd/httpcore"
 	"golang.org/x/net/http2/hpack"
 )
@@ -165,9 +167,13 @@ type Conn struct {
 	eresp    httpcore.Response // internal answers (413, 414, 431)
 
 	// Budgets.
-	newStreams int // streams opened during this Feed
-	resets     int // reset budget left
-	junk       int // junk-frame budget left
+	newStreams int           // streams opened during this Feed
+	resets     int           // reset budget left
+	junk       int           // junk-frame budget left
+	ticked     bool          // tickAt is set
+	tickAt     time.Duration // the time (Tick's) up to which the budgets were refilled
+	resetFrac  int64         // refills short of a whole unit (see refill)
+	junkFrac   int64
 }
 
 // bitmap256 is a 256-bit set; bit 0 is the lowest bit of w[0].
@@ -241,6 +247,7 @@ func (c *Conn) Init(cfg *Config, host Host) {
 	c.newStreams = 0
 	c.resets = c.cfg.ResetBudget
 	c.junk = c.cfg.JunkBudget
+	c.ticked, c.resetFrac, c.junkFrac = false, 0, 0
 
 	s := [...]Setting{
 		{SettingMaxConcurrentStreams, c.cfg.MaxConcurrentStreams},
@@ -384,6 +391,41 @@ func (c *Conn) inContinuation(p []byte) (int, *Error) {
 		}
 	}
 	return n, c.fragment(payload, len(payload)+frameHeaderLen, h.has(flagEndHeaders))
+}
+
+// Tick tells c the time now, on any monotonic clock the caller keeps for
+// the connection (the server passes its loop's clock before each Feed).
+// For every whole second since the previous Tick, the reset and junk
+// budgets refill by their size over Config.BudgetRefill, never above their
+// size: spent at a normal pace, they last forever; a flood still spends
+// them in far less time than that. The first Tick only sets the clock.
+func (c *Conn) Tick(now time.Duration) {
+	if !c.ticked {
+		c.ticked, c.tickAt = true, now
+		return
+	}
+	secs := int64((now - c.tickAt) / time.Second)
+	if secs <= 0 {
+		return
+	}
+	c.tickAt += time.Duration(secs) * time.Second
+	per := int64(c.cfg.BudgetRefill / time.Second)
+	c.resets = refill(c.resets, c.cfg.ResetBudget, secs, per, &c.resetFrac)
+	c.junk = refill(c.junk, c.cfg.JunkBudget, secs, per, &c.junkFrac)
+}
+
+// refill returns left, a budget of size, after secs seconds of refilling
+// all of it per per seconds; *frac carries what is not yet a whole unit
+// (in units of 1/per), so that small budgets refill too.
+func refill(left, size int, secs, per int64, frac *int64) int {
+	*frac += int64(size) * secs
+	add := *frac / per
+	*frac %= per
+	if left >= size {
+		*frac = 0 // full: nothing saved up for later
+		return left
+	}
+	return int(min(int64(left)+add, int64(size)))
 }
 
 // spendJunk charges one frame that does no work against the junk budget.

@@ -7,6 +7,7 @@
 //
 //	var c h2.Conn
 //	c.Init(&cfg, host)               // queues the server's SETTINGS
+//	c.Tick(now)                      // the time: budgets refill with it
 //	n, err := c.Feed(buf)            // whole frames; keep buf[n:] for next time
 //	// host.Request(id, req) ran for each complete request; later:
 //	c.Respond(id, &resp, noBody, dateLine)
@@ -93,6 +94,10 @@
 //     only while the Sink is over its budget (a peer that does not read), and
 //     at most Config.MaxControlBytes of them; frames that do no work spend a
 //     junk budget that completed streams refill.
+//   - Both budgets also refill with time (Tick; all of a budget per
+//     Config.BudgetRefill), so that a long-lived connection that completes
+//     few streams (keep-alive PINGs during a long download) is not closed
+//     for what it did over hours; a flood spends them far faster.
 //   - Zero-window slow read: Stalled reports it; the engine's send timer
 //     closes the connection.
 //   - Stream-id exhaustion: no state grows with stream ids (closed streams

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/ringhttpd/ringhttpd/h2"
 	"github.com/ringhttpd/ringhttpd/httpcore"
 )
@@ -108,6 +110,7 @@ func (w *worker) h2Input(c *conn, data []byte) {
 		st.in = append(st.in, data...)
 		buf = st.in
 	}
+	st.conn.Tick(time.Duration(w.now) * time.Millisecond) // budgets refill with time
 	n, err := st.conn.Feed(buf)
 	switch {
 	case len(st.in) > 0:
