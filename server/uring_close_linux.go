@@ -55,6 +55,7 @@ func (l *uringLoop) maybeClosed(c *conn, u *connIO) {
 		t.recvBuf = nil
 	}
 	u.recvArmed, u.sending = false, false
+	l.dropChainClaims(u)
 	l.putTx(u)
 	l.w.closed(c)
 }

@@ -71,6 +71,8 @@ const (
 	uringIdleAfter  = 4000      // ms without a file transfer before pipes are trimmed
 	uringFileChunk  = 256 << 10
 	uringBatch      = 256
+	uringReapMax    = 1024 // CQEs handled per loop turn
+	uringChainsMax  = 64   // splice chains in flight per worker (io-wq workers they may block)
 	uringMaxIov     = 16
 	uringMaxIn      = 64 << 10 // input held back before the recv is cancelled
 	uringBufGroup   = 1
@@ -258,6 +260,10 @@ type uringLoop struct {
 	pipePool []upipe  // idle pipes, empty
 	pipeUsed int64    // w.now of the last pipe taken
 	pipes    int      // pipes open (pooled or lent)
+	// chains counts splice chains in flight or granted; chainWait holds
+	// connections waiting for one (uring_file_linux.go).
+	chains    int
+	chainWait []connRef
 	// noPipeUntil: w.now before which no new pipe is tried (the last
 	// one failed or came too small).
 	noPipeUntil int64
@@ -398,9 +404,12 @@ func (l *uringLoop) enter(timeoutMs int) {
 	}
 }
 
-// reap handles every ready CQE.
+// reap handles the ready CQEs, at most uringReapMax per turn: what is
+// left is handled next turn (whose enter does not wait while CQEs are
+// ready), so a burst (thousands of accepts, or of connections timing out
+// at once) is spread over turns instead of making one turn long.
 func (l *uringLoop) reap() {
-	for {
+	for done := 0; done < uringReapMax; {
 		n := l.ring.PeekBatch(l.cqes[:])
 		if n == 0 {
 			return
@@ -413,6 +422,7 @@ func (l *uringLoop) reap() {
 		}
 		l.ring.CQAdvance(uint32(n))
 		l.w.m.c.events += uint64(n)
+		done += n
 	}
 }
 

@@ -9,6 +9,9 @@ import (
 	"github.com/ringhttpd/ringhttpd/httpcore"
 )
 
+// maxExpirePerTurn bounds the timers expireTimers handles per loop turn.
+const maxExpirePerTurn = 256
+
 // acceptBackoff is how long a worker stops accepting after EMFILE/ENFILE.
 const acceptBackoff = 100 * time.Millisecond
 
@@ -151,7 +154,10 @@ func (w *worker) tick() {
 // that arrived during a long turn (a send completed, a request came) counts
 // before a timer judges the connection.
 func (w *worker) expireTimers() {
-	for {
+	// At most maxExpirePerTurn: thousands of connections timing out at once
+	// are closed over several turns (the loop does not wait while timers
+	// are due), not in one long turn.
+	for range maxExpirePerTurn {
 		c, k := w.tm.expired(w.now)
 		if c == nil {
 			return
