@@ -25,6 +25,9 @@ type connIO struct {
 	// one, not yet used.
 	chainWaiting bool
 	chainGranted bool
+	// linkedClose: the connection's last send carries a linked CLOSE
+	// (uring_close_linux.go).
+	linkedClose bool
 
 	tx *utx // borrowed while a transfer needs it; nil otherwise
 }

@@ -88,6 +88,7 @@ const (
 	ukFileRead
 	ukFileSend
 	ukOp
+	ukClose // a CLOSE linked to a connection's last send
 	ukWake
 	ukIgnore  // cancels, closes: nothing to do on completion
 	ukTLSRead // a file range read for the TLS transport
@@ -469,6 +470,8 @@ func (l *uringLoop) handle(ud uint64, res int32, flags uint32) {
 		l.onFileRead(c, u, res)
 	case ukFileSend:
 		l.onFileSend(c, u, res)
+	case ukClose:
+		l.onLinkedClose(c, u, res)
 	case ukTLSRead:
 		l.w.fileRead(c, res)
 	}

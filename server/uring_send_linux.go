@@ -2,6 +2,8 @@ package server
 
 import (
 	"golang.org/x/sys/unix"
+
+	"github.com/ringhttpd/ringhttpd/uring"
 )
 
 // The uring engine's sending of in-memory output, and the per-turn sync
@@ -10,6 +12,12 @@ import (
 func (l *uringLoop) sync(c *conn) {
 	u := &c.io
 	if u.closing {
+		if u.linkedClose && c.kill {
+			// Killed (a send timeout) while the last send waits for a
+			// peer that does not read: end the send; its linked close
+			// is cancelled and the connection closes the usual way.
+			unix.Shutdown(c.fd, unix.SHUT_RDWR)
+		}
 		return
 	}
 	if c.wantClose() {
@@ -65,6 +73,11 @@ func (l *uringLoop) sendBytes(c *conn, u *connIO, segs []seg) {
 	for n < len(segs) && n < uringMaxIov && segs[n].file == nil {
 		n++
 	}
+	last := n == len(segs) && lastSend(c)
+	if last {
+		l.reserve(3) // the cancel, the send and its linked close in one submit
+		l.cancelRecv(c, u)
+	}
 	s := l.sqe()
 	if n == 1 {
 		s.PrepSend(c.fd, segs[0].b, unix.MSG_NOSIGNAL)
@@ -77,6 +90,10 @@ func (l *uringLoop) sendBytes(c *conn, u *connIO, segs []seg) {
 	s.SetData(udPack(ukSend, c.gen, c.slot))
 	u.sending = true
 	u.inflight++
+	if last {
+		s.SetFlags(uring.SQEIOLink)
+		l.linkClose(c, u)
+	}
 }
 
 func (l *uringLoop) onSend(c *conn, u *connIO, res int32) {
