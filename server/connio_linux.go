@@ -21,10 +21,6 @@ type connIO struct {
 	recvStop  bool // a cancel of the recv is in flight
 	sending   bool // a send (or file transfer step) is in flight
 	closing   bool // cancel submitted; close when inflight reaches 0
-	// chainWaiting: queued for a splice chain slot; chainGranted: handed
-	// one, not yet used.
-	chainWaiting bool
-	chainGranted bool
 	// linkedClose: the connection's last send carries a linked CLOSE
 	// (uring_close_linux.go).
 	linkedClose bool

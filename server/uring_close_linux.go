@@ -96,7 +96,6 @@ func (l *uringLoop) maybeClosed(c *conn, u *connIO) {
 		t.recvBuf = nil
 	}
 	u.recvArmed, u.sending = false, false
-	l.dropChainClaims(u)
 	l.putTx(u)
 	l.w.closed(c)
 }

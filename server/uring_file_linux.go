@@ -41,69 +41,6 @@ import (
 // a pooled buffer then SEND instead. Idle pipes beyond uringPipesIdle are
 // closed uringIdleAfter after the last transfer.
 
-// Slow readers: a chain's out-splice waits in its io-wq worker until the
-// socket takes the bytes, so every chain in flight may hold a kernel
-// thread. A worker runs at most uringChainsMax chains at once; a
-// connection that needs one beyond that waits in chainWait (FIFO, no
-// thread, its send timer running) and is handed the slot of the next
-// chain that ends. Thousands of clients that never read thus cost queue
-// entries, not thousands of threads competing with the loop for the CPU.
-
-// connRef names one connection across slot reuse.
-type connRef struct {
-	c   *conn
-	gen uint32
-}
-
-// takeChain reports whether c may start a chain now, queueing it for a
-// slot otherwise.
-func (l *uringLoop) takeChain(c *conn, u *connIO) bool {
-	switch {
-	case u.chainGranted:
-		u.chainGranted = false
-		return true
-	case l.chains < uringChainsMax:
-		l.chains++
-		return true
-	}
-	if !u.chainWaiting {
-		u.chainWaiting = true
-		l.chainWait = append(l.chainWait, connRef{c, c.gen})
-	}
-	return false
-}
-
-// endChain gives a chain's slot to the first connection still waiting for
-// one, or back to the worker.
-func (l *uringLoop) endChain() {
-	for len(l.chainWait) > 0 {
-		r := l.chainWait[0]
-		l.chainWait[0] = connRef{}
-		l.chainWait = l.chainWait[1:]
-		if len(l.chainWait) == 0 {
-			l.chainWait = l.chainWait[:0:0] // let the array go
-		}
-		c := r.c
-		if c.gen != r.gen || c.fd < 0 || !c.io.chainWaiting {
-			continue
-		}
-		c.io.chainWaiting = false
-		c.io.chainGranted = true
-		l.w.markDirty(c)
-		return
-	}
-	l.chains--
-}
-
-// dropChainClaims releases what c holds of the chain gate (it is closing).
-func (l *uringLoop) dropChainClaims(u *connIO) {
-	u.chainWaiting = false // its queue entry is skipped
-	if u.chainGranted {
-		u.chainGranted = false
-		l.endChain()
-	}
-}
-
 // upipe is a pipe's two ends and its capacity.
 type upipe struct {
 	r, w, cap int
@@ -113,19 +50,13 @@ type upipe struct {
 // socket.
 func (l *uringLoop) sendFile(c *conn, u *connIO, sg *seg) {
 	t := l.txOf(u)
-	if l.caps.splice {
-		if !l.takeChain(c, u) {
-			return // sync calls again once a slot is granted
+	if l.caps.splice && (t.pipeR >= 0 || l.getPipe(t)) {
+		if t.pipeFill > 0 {
+			l.chainOut(c, u, t)
+		} else {
+			l.startChain(c, u, t, sg)
 		}
-		if t.pipeR >= 0 || l.getPipe(t) {
-			if t.pipeFill > 0 {
-				l.chainOut(c, u, t)
-			} else {
-				l.startChain(c, u, t, sg)
-			}
-			return
-		}
-		l.endChain() // no pipe to be had: READ+SEND, no chain
+		return
 	}
 	n := min(sg.n, uringFileChunk)
 	if t.fileBuf == nil {

@@ -72,7 +72,6 @@ const (
 	uringFileChunk  = 256 << 10
 	uringBatch      = 256
 	uringReapMax    = 1024 // CQEs handled per loop turn
-	uringChainsMax  = 64   // splice chains in flight per worker (io-wq workers they may block)
 	uringMaxIov     = 16
 	uringMaxIn      = 64 << 10 // input held back before the recv is cancelled
 	uringBufGroup   = 1
@@ -261,10 +260,6 @@ type uringLoop struct {
 	pipePool []upipe  // idle pipes, empty
 	pipeUsed int64    // w.now of the last pipe taken
 	pipes    int      // pipes open (pooled or lent)
-	// chains counts splice chains in flight or granted; chainWait holds
-	// connections waiting for one (uring_file_linux.go).
-	chains    int
-	chainWait []connRef
 	// noPipeUntil: w.now before which no new pipe is tried (the last
 	// one failed or came too small).
 	noPipeUntil int64
