@@ -65,7 +65,7 @@ const (
 // or -race.
 func atDur() time.Duration {
 	if testing.Short() || skRace {
-		return 500 * time.Millisecond
+		return 400 * time.Millisecond
 	}
 	return 2 * time.Second
 }
@@ -342,9 +342,6 @@ func (a *atChild) baseline(t *testing.T) atBaseline {
 	t.Helper()
 	var b atBaseline
 	span := 300 * time.Millisecond
-	if skRace {
-		span = 400 * time.Millisecond
-	}
 	measure := func(workers int, one func() error) time.Duration {
 		var n atomic.Int64
 		var wg sync.WaitGroup
@@ -596,9 +593,9 @@ func (r *atReport) maxLat() time.Duration {
 // row is the report's line of the table.
 func (r *atReport) row() string {
 	mib := func(v int64) string { return fmt.Sprintf("%.1f", float64(v)/(1<<20)) }
-	return fmt.Sprintf("| %-22s | %-5s | %4.1fs | %7d %-7s %6d conns %8.1f KiB | CPU %v (net %v) %9v/unit = %.2fx req %.2fx conn %.3fx hs | RSS %s→%s (peak %s) MiB | heap %s→%s MiB | goroutines %d→%d | client %d ok %d failed p99 %v max %v | GOAWAY %d (calm %d) |",
+	return fmt.Sprintf("| %-22s | %-5s | %4.1fs | %7d %-7s %6d conns %8.1f KiB | CPU %v (net %v) %9v/unit net (%v gross) = %.2fx req %.2fx conn %.3fx hs | RSS %s→%s (peak %s) MiB | heap %s→%s MiB | goroutines %d→%d | client %d ok %d failed p99 %v max %v | GOAWAY %d (calm %d) |",
 		r.name, r.backend, r.dur.Seconds(), r.units, r.unit, r.conns, float64(r.bytes)/1024, r.gross.Round(time.Millisecond), r.cpu.Round(time.Millisecond),
-		r.perUnit().Round(100*time.Nanosecond), float64(r.perUnit())/float64(max(r.base.req, 1)), float64(r.perUnit())/float64(max(r.base.conn, 1)), float64(r.perUnit())/float64(max(r.base.hs, 1)),
+		r.perUnit().Round(100*time.Nanosecond), (r.gross / time.Duration(max(r.units, 1))).Round(100*time.Nanosecond), float64(r.perUnit())/float64(max(r.base.req, 1)), float64(r.perUnit())/float64(max(r.base.conn, 1)), float64(r.perUnit())/float64(max(r.base.hs, 1)),
 		mib(r.rss0), mib(r.rss1), mib(r.rssPeak), mib(r.heap0), mib(r.heap1), r.gor0, r.gor1,
 		r.okN, r.failN, r.p99().Round(time.Millisecond), r.maxLat().Round(time.Millisecond),
 		r.cnt.goaways.Load(), r.cnt.calm.Load())
@@ -634,7 +631,7 @@ func (a *atChild) run(t *testing.T, at atAttack) *atReport {
 	// Control: the ordinary client alone for a while. What it costs the
 	// child per request (with the child's background) is subtracted from
 	// the attack's CPU below.
-	ctrlN, ctrlC0, ctrlEnd := 0, a.cpu(), time.Now().Add(250*time.Millisecond)
+	ctrlN, ctrlC0, ctrlEnd := 0, a.cpu(), time.Now().Add(200*time.Millisecond)
 	for time.Now().Before(ctrlEnd) {
 		time.Sleep(10 * time.Millisecond)
 		if _, err := atGet(cl, base+path, want); err != nil {
@@ -723,6 +720,9 @@ func (a *atChild) run(t *testing.T, at atAttack) *atReport {
 	if !skWaitFor(5*time.Second, func() bool { return a.stats(t, false)["conns"] <= 1 }) {
 		t.Logf("  %d connections still open 5 s after the attack", a.stats(t, false)["conns"]-1)
 	}
+	// Quiet for a moment: the workers give back what they pooled for the
+	// load (trim.go), so the heap after is live memory, not pools.
+	time.Sleep(trimAfter + 50*time.Millisecond)
 	s1 := a.stats(t, true)
 	u1 := a.ch.usage()
 	r.heap1, r.gor1, r.req1, r.rss1 = s1["heap"], s1["goroutines"], s1["requests"], u1.rss
@@ -736,7 +736,7 @@ func (a *atChild) run(t *testing.T, at atAttack) *atReport {
 	if r.failN > 0 {
 		t.Errorf("ordinary client: %d of %d requests failed, first: %v", r.failN, r.failN+r.okN, r.firstErr)
 	}
-	if r.okN < 3 {
+	if r.okN == 0 || (r.okN < 3 && r.dur >= time.Second) {
 		t.Errorf("ordinary client: only %d requests answered in %v", r.okN, r.dur)
 	}
 	if p := r.p99(); p > atMaxP99() {
