@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"crypto/tls"
+	"syscall"
 )
 
 // tlsStat reads /proc/net/tls_stat (kernel TLS counters).
@@ -83,4 +84,56 @@ func TestKernelTLSServe(t *testing.T) {
 		}
 		waitFor(t, 5*time.Second, "file refs released", func() bool { return h.refs.Load() == h.rels.Load() })
 	})
+}
+
+// TestKernelTLSCompare measures, where the kernel has TLS, a file body
+// sent with the kernel sealing (spliced) against the userspace record layer
+// (read and sealed on the worker) in the same process: wall time and
+// process CPU (client and server) per MiB. It logs the figures; it asserts
+// only that both deliver the same bytes.
+func TestKernelTLSCompare(t *testing.T) {
+	if !kernelTLSUsable() {
+		t.Skip("kernel TLS unavailable here (no tls ULP, or its ciphers are not loaded)")
+	}
+	const size, rounds = 8 << 20, 4
+	body := pattern(size)
+	for _, backend := range []string{BackendEpoll, BackendUring} {
+		if backend == BackendUring {
+			if ok, _ := UringAvailable(); !ok {
+				continue
+			}
+		}
+		for _, mode := range []string{"auto", "off"} {
+			h := newTestHandler(t)
+			if err := os.WriteFile(filepath.Join(h.dir, "big"), body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := startTLSServer(t, backend, h, func(c *Config) { c.TLS.Kernel = mode })
+			c, r := dialTLS(t, s, clientTLS(t))
+			c.SetDeadline(time.Now().Add(10 * ioDeadline()))
+			cpu0, t0 := processCPU(), time.Now()
+			for i := 0; i < rounds; i++ {
+				io.WriteString(c, get("/file/big"))
+				if resp, got := readResp(t, r, "GET"); resp.StatusCode != 200 || !bytes.Equal(got, body) {
+					t.Fatalf("%s %s: %d, %d bytes", backend, mode, resp.StatusCode, len(got))
+				}
+			}
+			el, cpu := time.Since(t0), processCPU()-cpu0
+			mib := float64(size*rounds) / (1 << 20)
+			layer := "kernel TLS"
+			if mode == "off" {
+				layer = "userspace records"
+			}
+			t.Logf("%-5s %-17s %5.1f MiB/s, process CPU %6.2f ms/MiB (client and server)", backend, layer,
+				mib/el.Seconds(), float64(cpu.Microseconds())/1000/mib)
+			c.Close()
+		}
+	}
+}
+
+// processCPU returns this process's user+system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
