@@ -121,11 +121,16 @@ func (a *atH2) reader() {
 	}
 }
 
-// flush sends the frames written so far.
+// flush sends the frames written so far. A write blocked for 5 s (the
+// server neither reads nor closes) is noted and fails.
 func (a *atH2) flush() error {
+	a.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	n, err := a.nc.Write(a.buf.Bytes())
 	a.cnt.bytes.Add(int64(n))
 	a.buf.Reset()
+	if skIsTimeout(err) {
+		a.cnt.note("a write blocked for 5 s: the server neither reads nor closes")
+	}
 	return err
 }
 

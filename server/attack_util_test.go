@@ -731,6 +731,9 @@ func (a *atChild) run(t *testing.T, at atAttack) *atReport {
 	t.Log(r.row())
 	for _, n := range r.cnt.notes {
 		t.Log("  note: " + n)
+		if strings.Contains(n, "blocked") {
+			t.Error(n)
+		}
 	}
 
 	if r.failN > 0 {
