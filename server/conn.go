@@ -93,22 +93,32 @@ func (c *conn) wantClose() bool {
 }
 
 // outEmpty reports whether nothing is left to send: no bytes for the
-// socket and, on a TLS connection, nothing left to seal.
+// socket, nothing in the stage and, on a closing TLS connection, its
+// close_notify queued.
 func (c *conn) outEmpty() bool {
-	if !c.out.empty() {
+	if !c.out.empty() || !c.stageEmpty() {
 		return false
 	}
 	t := c.tls
-	return t == nil || (t.plain.empty() && !t.reading && (!t.up || t.kernelTX || t.notified || !c.closing))
+	return t == nil || !t.up || t.kernelTX || t.notified || !c.closing
 }
 
-// pending returns the output bytes queued and not yet sent, sealed or not.
+// pending returns the output bytes queued and not yet sent, staged or not.
 func (c *conn) pending() int64 {
-	n := c.out.bytes
-	if t := c.tls; t != nil {
-		n += t.plain.bytes
+	return c.out.bytes + c.stageBytes()
+}
+
+// flush moves c's pending output toward the socket before its sync:
+// HTTP/2 frames into the stage, the stage (sealed, on TLS) into c.out.
+func (w *worker) flush(c *conn) {
+	if c.h2 != nil {
+		w.h2Flush(c)
 	}
-	return n
+	if c.tls != nil {
+		w.tlsFlush(c)
+	} else if c.h2 != nil {
+		w.flushStage(c, &c.h2.st, identity{})
+	}
 }
 
 // wantRead reports whether the engine should read from c: not while output
@@ -206,11 +216,8 @@ func (w *worker) syncDirty(sync func(*conn)) {
 		w.dirty[i] = nil
 		c.dirty = false
 		if c.fd >= 0 {
-			if c.h2 != nil {
-				w.h2Flush(c)
-			}
-			if c.tls != nil {
-				w.tlsSeal(c)
+			if c.h2 != nil || c.tls != nil {
+				w.flush(c)
 			}
 			sync(c)
 		}
@@ -284,8 +291,8 @@ func (w *worker) sent(c *conn, n int64) {
 	if w.alog != nil {
 		w.logSent(c, n)
 	}
-	if (c.tls != nil && c.tls.hs == nil && !c.tls.plain.empty()) || c.h2 != nil {
-		w.markDirty(c) // more to seal, or frames to flush
+	if c.h2 != nil || !c.stageEmpty() {
+		w.markDirty(c) // frames to flush, or more to stage
 	}
 	if !c.outEmpty() {
 		w.tm.arm(c, timerSend, w.now) // progress restarts the send timer

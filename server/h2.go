@@ -32,6 +32,7 @@ const h2Budget = outHighWater
 type h2State struct {
 	conn   h2.Conn
 	c      *conn
+	st     stage // frames with file ranges, read into memory (stage.go)
 	in     []byte
 	parked []*exchange
 	sink   h2Sink
@@ -86,7 +87,8 @@ func (w *worker) h2Closed(c *conn) {
 		return
 	}
 	c.h2 = nil
-	st.conn.Release() // cancels the streams: parked exchanges are marked
+	w.dropStage(&st.st) // first: it may hold the streams' last file releases
+	st.conn.Release()   // cancels the streams: parked exchanges are marked
 	st.c = nil
 	st.sink = h2Sink{}
 	st.goaway, st.failed = false, false

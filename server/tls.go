@@ -32,10 +32,8 @@ const tlsHighWater = 128 << 10
 // tlsConn is a TLS connection's transport state.
 //
 // Invariants: hs != nil exactly while handshaking; rec is used only once up
-// (a failed handshake never sets it);
-// plain is empty unless the records are sealed here (!kernelTX); reading is
-// set while the engine reads a file range into rbuf for sealing, and rbuf
-// stays referenced until that read completes.
+// (a failed handshake never sets it); st holds the protocol's output while
+// records are sealed here (up and !kernelTX), and is empty otherwise.
 type tlsConn struct {
 	hs       *tlsrec.Handshake
 	up       bool // the handshake succeeded: rec is set up
@@ -44,9 +42,7 @@ type tlsConn struct {
 	ktlsWant bool  // kernel TLS is to take over once the handshake's bytes are sent
 	wireSkip int64 // handshake bytes still in c.out when the kernel took over
 	in       []byte
-	plain    outq
-	rbuf     []byte
-	reading  bool
+	st       stage
 	notified bool // close_notify is queued
 	posted   bool // in the worker's handshake event list
 }
@@ -82,10 +78,7 @@ func (w *worker) tlsClosed(c *conn) {
 		t.hs.Abort()
 		t.hs = nil
 	}
-	t.plain.drop(&w.chunks)
-	if t.rbuf != nil {
-		w.chunks.put(t.rbuf)
-	}
+	w.dropStage(&t.st)
 	in := t.in[:0]
 	if cap(in) > tlsInKeep {
 		in = nil
@@ -171,15 +164,9 @@ func (w *worker) tlsInput(c *conn, data []byte) {
 		// A broken record stream: our alert goes out (seal flushes it),
 		// then the connection closes.
 		c.closing = true
-		w.tlsDropPlain(c)
-	}
-}
-
-// tlsDropPlain discards protocol output not yet sealed (the record stream
-// is broken or closing for good).
-func (w *worker) tlsDropPlain(c *conn) {
-	if t := c.tls; t != nil {
-		t.plain.drop(&w.chunks)
+		if !t.st.reading {
+			w.dropStage(&t.st) // nothing more is sealed: the alert goes next
+		}
 	}
 }
 
@@ -239,22 +226,16 @@ func (w *worker) tlsKernel(c *conn) {
 	w.m.c.ktls++
 }
 
-// pq returns the queue c's protocol writes its output to.
-func (c *conn) pq() *outq {
-	if t := c.tls; t != nil && !t.kernelTX {
-		return &t.plain
-	}
-	return &c.out
-}
-
-// tlsSeal moves what the protocol queued on c into c.out as records, up to
-// tlsHighWater, asking the engine to read file ranges.
-func (w *worker) tlsSeal(c *conn) {
+// tlsFlush moves c's output toward the socket: once the handshake's own
+// records are sent, the switch to kernel TLS; then the stage, sealed (or
+// not, with the kernel sealing); then control records owed (close_notify
+// before a close, an alert, a KeyUpdate).
+func (w *worker) tlsFlush(c *conn) {
 	t := c.tls
 	if !t.up || c.fd < 0 {
 		return
 	}
-	if t.ktlsWant {
+	if t.ktlsWant && !t.st.reading && t.st.pre == 0 {
 		// The kernel may seal only what follows the records crypto/tls
 		// made (the handshake's last flight, a session ticket): wait
 		// until they are sent, then hand it the plaintext queued since.
@@ -264,55 +245,20 @@ func (w *worker) tlsSeal(c *conn) {
 		t.ktlsWant = false
 		w.tlsKernel(c)
 		if t.kernelTX {
-			c.out, t.plain = t.plain, c.out
+			c.out, t.st.plain = t.st.plain, c.out
 		}
+	}
+	if st, s := c.stageOf(); st != nil {
+		w.flushStage(c, st, s)
 	}
 	if t.kernelTX {
 		return
 	}
-	for !t.reading && c.out.bytes < tlsHighWater {
-		segs := t.plain.pending()
-		if len(segs) == 0 {
-			break
-		}
-		sg := &segs[0]
-		if sg.file == nil {
-			n := min(len(sg.b), 4*tlsrec.MaxPlaintext)
-			c.out.appendSealed(&w.chunks, sg.b[:n], t.rec.SealedLen(n)+tlsControlRoom, &t.rec)
-			w.sealed(c, int64(n))
-			continue
-		}
-		if t.rec.Pending() {
-			c.out.appendSealed(&w.chunks, nil, tlsControlRoom, &t.rec)
-		}
-		n := int(min(sg.n, tlsrec.MaxPlaintext))
-		if t.rbuf == nil {
-			t.rbuf = w.chunks.get(chunkSize)
-		}
-		h := t.rec.HeaderLen()
-		buf := t.rbuf[:h+n+t.rec.TrailerLen()]
-		res, done := w.io.readFile(c, sg.file.Fd(), buf[h:h+n], sg.off)
-		if !done {
-			t.reading = true
-			return
-		}
-		if !w.tlsSealRead(c, res) {
-			return
-		}
-	}
-	if c.closing && !t.notified && t.plain.empty() && !t.reading {
+	if c.closing && !t.notified && t.st.plain.empty() && !t.st.reading {
 		t.notified = true
 		c.out.appendSealed(&w.chunks, nil, tlsControlRoom, closeNotifier{&t.rec})
-	} else if t.rec.Pending() {
+	} else if t.rec.Pending() && !t.st.reading {
 		c.out.appendSealed(&w.chunks, nil, tlsControlRoom, &t.rec)
-	}
-}
-
-// sealed retires n bytes of c's plaintext queue, now records in c.out.
-func (w *worker) sealed(c *conn, n int64) {
-	c.tls.plain.advance(&w.chunks, n)
-	if w.alog != nil {
-		w.alog.sent(c, n)
 	}
 }
 
@@ -324,47 +270,6 @@ const tlsControlRoom = 64
 type closeNotifier struct{ c *tlsrec.Conn }
 
 func (n closeNotifier) Seal(dst, _ []byte) []byte { return n.c.CloseNotify(dst) }
-
-// tlsSealRead seals res bytes the engine read into c.tls.rbuf for the file
-// range at the front of the plaintext queue. It reports whether sealing
-// may go on.
-func (w *worker) tlsSealRead(c *conn, res int32) bool {
-	t := c.tls
-	if res <= 0 {
-		// 0: the file is shorter than the answer promised (truncated
-		// since it was opened); an error: the body cannot be completed.
-		c.kill = true
-		w.markDirty(c)
-		return false
-	}
-	rec := t.rec.SealInPlace(t.rbuf[:cap(t.rbuf)], int(res))
-	if rec == nil {
-		c.kill = true
-		w.markDirty(c)
-		return false
-	}
-	c.out.appendChunk(&w.chunks, rec)
-	t.rbuf = nil
-	w.sealed(c, int64(res))
-	return true
-}
-
-// fileRead completes an engine readFile for c's TLS transport. Worker
-// thread.
-func (w *worker) fileRead(c *conn, res int32) {
-	t := c.tls
-	if t == nil || !t.reading {
-		return
-	}
-	t.reading = false
-	if c.fd < 0 {
-		return
-	}
-	if w.tlsSealRead(c, res) {
-		w.tlsSeal(c)
-	}
-	w.markDirty(c)
-}
 
 // startTLS prepares the server's handshakes and picks the record layer.
 func (s *Server) startTLS() {
