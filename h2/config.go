@@ -20,6 +20,11 @@ type Config struct {
 	// WINDOW_UPDATE right after the server's SETTINGS. Default 1 MiB; at
 	// least 65535.
 	ConnWindowSize uint32
+	// DataFrameSize, when non-zero, bounds the payload of the DATA frames
+	// the server sends below the peer's SETTINGS_MAX_FRAME_SIZE: over TLS,
+	// 16375 (a record's 16384 less the frame head) makes every frame,
+	// head included, one record.
+	DataFrameSize uint32
 	// MaxFrameSize is SETTINGS_MAX_FRAME_SIZE: the largest frame payload
 	// the server accepts. Default 16384; between 16384 and 2^24-1. The
 	// engine's input buffer must hold FrameBytes(cfg) bytes: Feed consumes

@@ -432,6 +432,9 @@ func (c *Conn) writeHeaders(out Sink, s *stream) {
 func (c *Conn) writeData(out Sink, s *stream) {
 	p := &s.parts[s.pi]
 	n := min(s.sendWin, c.sendWin, c.peerMaxFrame)
+	if d := int64(c.cfg.DataFrameSize); d > 0 {
+		n = min(n, d)
+	}
 	if p.Bytes != nil {
 		n = min(n, int64(len(p.Bytes)))
 	} else {

@@ -69,6 +69,13 @@ type ioLoop interface {
 	readFile(c *conn, fd int, buf []byte, off int64) (res int32, done bool)
 }
 
+// inlineFiles is implemented by loops that send file ranges on their own
+// thread (sendfile) at a cost close to a read: HTTP/2 then sends file
+// bodies as file ranges instead of staging them in memory (stage.go).
+type inlineFiles interface {
+	sendsFilesInline() bool
+}
+
 // engineFactory creates an engine for s (s.cfg is final; listeners are
 // bound, workers not started).
 type engineFactory func(s *Server) (engine, error)

@@ -132,6 +132,9 @@ func (l *epollLoop) readFile(c *conn, fd int, buf []byte, off int64) (int32, boo
 	return int32(n), true
 }
 
+// sendsFilesInline: sendfile on the loop's thread (engine.go, inlineFiles).
+func (l *epollLoop) sendsFilesInline() bool { return true }
+
 func (l *epollLoop) run() {
 	w := l.w
 	for {

@@ -253,6 +253,11 @@ func (s *Server) Start() error {
 		w.listenTLS = lnTLS[i]
 		w.h2cfg = s.cfg.H2
 		w.h2cfg.Limits = s.cfg.Limits
+		if w.h2cfg.DataFrameSize == 0 {
+			// A DATA frame with its head fills one TLS record (and one
+			// staged chunk read) exactly.
+			w.h2cfg.DataFrameSize = tlsrec.MaxPlaintext - 9
+		}
 		w.h2c = s.cfg.H2C
 		if s.cfg.RedirectHTTPS && s.tlsAddr != nil {
 			_, w.httpsPort, _ = net.SplitHostPort(s.tlsAddr.String())
@@ -314,6 +319,9 @@ func (s *Server) runWorker(w *worker, ready chan<- error) {
 		return
 	}
 	w.io = loop
+	if f, ok := loop.(inlineFiles); !ok || !f.sendsFilesInline() {
+		w.stageH2Files = true
+	}
 	ready <- nil
 	loop.run()
 }

@@ -8,10 +8,12 @@ import "github.com/ringhttpd/ringhttpd/tlsrec"
 //
 //   - userspace TLS: everything is sealed into records; file ranges are
 //     read by the engine (readFile) into a chunk and sealed in place;
-//   - HTTP/2 over plaintext or kernel TLS: file ranges are read into memory
-//     too, so that a DATA frame's 9-byte head and its bytes go out in the
-//     same send, instead of a splice through a pipe (and, on io_uring, a
-//     trip through io-wq) for every 16 KiB frame.
+//   - HTTP/2 over plaintext or kernel TLS, on the io_uring engine: file
+//     ranges are read into memory too, so that a DATA frame's 9-byte head
+//     and its bytes go out in the same send, instead of a splice pair
+//     through io-wq for every 16 KiB frame (h2c 1 MiB: 553 -> 466 µs per
+//     request). The epoll engine sends them with sendfile on its own
+//     thread, which measured cheaper than reading them (335 vs 394 µs).
 //
 // A small piece of memory right before a file range (a frame head, a
 // multipart boundary) rides in the range's chunk (and record).
@@ -65,7 +67,7 @@ func (c *conn) stageOf() (*stage, recordSealer) {
 	if t := c.tls; t != nil && t.up && !t.kernelTX {
 		return &t.st, &t.rec
 	}
-	if st := c.h2; st != nil {
+	if st := c.h2; st != nil && c.w.stageH2Files {
 		return &st.st, identity{}
 	}
 	return nil, nil

@@ -68,6 +68,9 @@ type worker struct {
 	hsts      []byte
 	// skipBodies: the handler never reads request bodies (BodyIgnorer).
 	skipBodies bool
+	// stageH2Files: HTTP/2 file bodies are read into memory before they
+	// are sent (stage.go), unless the engine sends files inline.
+	stageH2Files bool
 
 	// lastBusy is now at the last loop turn with I/O; trimmed says the
 	// pools were trimmed since (trim.go).
