@@ -185,6 +185,11 @@ func (w *worker) tlsStep(c *conn) {
 		return
 	}
 	t.hs = nil
+	// The handshake ran under the header timer (and its own timeout);
+	// the first request gets a whole header timeout of its own, as if
+	// the connection had just been accepted: disarm so retime re-arms
+	// even when a partial request keeps the same kind.
+	w.tm.disarm(c)
 	if err == nil {
 		err = t.rec.Init(s)
 	}
