@@ -712,3 +712,100 @@ func TestUpgradeKeepsTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestReloadCertificates: SIGHUP loads the certificate files again. New
+// handshakes get the new pair, a connection opened before carries on with
+// its own, and a broken pair is refused with a log line while the pair in
+// force stays.
+func TestReloadCertificates(t *testing.T) {
+	certFile, keyFile, pool1 := selfSigned(t)
+	cert2, key2, pool2 := selfSigned(t)
+	taddr := freeAddr(t)
+	d := startDaemon(t, "serve", "--root", webRoot(t), "--listen", freeAddr(t), "--tls-listen", taddr,
+		"--tls-cert", certFile, "--tls-key", keyFile, "--backend", "epoll")
+	// dial returns a TLS connection that trusts pool, after one request on
+	// it answered 200.
+	dial := func(pool *x509.CertPool) (*tls.Conn, *bufio.Reader, error) {
+		c, err := tls.Dial("tcp", taddr, &tls.Config{RootCAs: pool, ServerName: "localhost"})
+		if err != nil {
+			return nil, nil, err
+		}
+		r := bufio.NewReader(c)
+		return c, r, getOn(c, r)
+	}
+	old, oldR, err := dial(pool1)
+	if err != nil {
+		t.Fatalf("first pair: %v\n%s", err, d.stderr.String())
+	}
+	defer old.Close()
+	reload := func(want string) {
+		t.Helper()
+		n := strings.Count(d.stderr.String(), want)
+		syscall.Kill(d.pid(), syscall.SIGHUP)
+		for end := time.Now().Add(5 * time.Second); strings.Count(d.stderr.String(), want) == n; {
+			if time.Now().After(end) {
+				t.Fatalf("no %q after SIGHUP:\n%s", want, d.stderr.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	// The second pair replaces the first.
+	copyFile(t, cert2, certFile)
+	copyFile(t, key2, keyFile)
+	reload(`msg=reloaded part="tls certificates"`)
+	if _, _, err := dial(pool1); err == nil {
+		t.Fatal("a new handshake still gets the first certificate")
+	}
+	c2, _, err := dial(pool2)
+	if err != nil {
+		t.Fatalf("second pair: %v", err)
+	}
+	c2.Close()
+	if err := getOn(old, oldR); err != nil {
+		t.Fatalf("the connection from before the reload: %v", err)
+	}
+
+	// A broken pair (the first certificate with the second key) is refused.
+	os.WriteFile(keyFile, []byte("-----BEGIN EC PRIVATE KEY-----\nnot a key\n-----END EC PRIVATE KEY-----\n"), 0o600)
+	reload("reload refused")
+	if !strings.Contains(d.stderr.String(), `part="tls certificates"`) {
+		t.Fatalf("the refusal does not name the certificates:\n%s", d.stderr.String())
+	}
+	c3, _, err := dial(pool2)
+	if err != nil {
+		t.Fatalf("after a refused reload the second pair is gone: %v", err)
+	}
+	c3.Close()
+	d.stop()
+}
+
+// copyFile copies src over dst.
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// getOn sends one GET /a.txt HTTP/1.1 request on c and reads a 200 answer.
+func getOn(c net.Conn, r *bufio.Reader) error {
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, "GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
