@@ -809,3 +809,40 @@ func getOn(c net.Conn, r *bufio.Reader) error {
 	}
 	return nil
 }
+
+// TestTLSErrorsExitTwo: certificate and key problems stop serve at start
+// with one line on stderr naming the file, exit status 2.
+func TestTLSErrorsExitTwo(t *testing.T) {
+	certFile, keyFile, _ := selfSigned(t)
+	_, otherKey, _ := selfSigned(t)
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.pem")
+	os.WriteFile(garbage, []byte("not PEM at all\n"), 0o644)
+	base := []string{"serve", "--root", t.TempDir(), "--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0", "--backend", "epoll"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing certificate", []string{"--tls-cert", filepath.Join(dir, "none.pem"), "--tls-key", keyFile}, "none.pem"},
+		{"missing key", []string{"--tls-cert", certFile, "--tls-key", filepath.Join(dir, "none.key")}, "none.key"},
+		{"key of another certificate", []string{"--tls-cert", certFile, "--tls-key", otherKey}, "does not match the certificate"},
+		{"certificate not PEM", []string{"--tls-cert", garbage, "--tls-key", keyFile}, "garbage.pem"},
+		{"key not PEM", []string{"--tls-cert", certFile, "--tls-key", garbage}, "garbage.pem"},
+		{"tls listener without a certificate", nil, "--tls-cert"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runArgs(t, append(append([]string{}, base...), tc.args...)...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2 (stderr %q)", code, stderr)
+			}
+			if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "ringhttpd: ") {
+				t.Fatalf("stderr %q, want one line starting with \"ringhttpd: \"", stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Fatalf("stderr %q does not mention %q", stderr, tc.want)
+			}
+			t.Logf("%s", strings.TrimSpace(stderr))
+		})
+	}
+}
