@@ -32,6 +32,8 @@
 //	hpack.go    field blocks in through x/net/http2/hpack with their limits
 //	encoder.go  the response field block encoder (dynamic table, no
 //	            allocation)
+//	blockcache.go  the encoder's cache of blocks that left the table
+//	            unchanged, keyed by status, field lines and table state
 //	request.go  pseudo-header rules and the httpcore.Request a Host gets
 //	config.go   Config, defaults and limits
 //

@@ -38,12 +38,19 @@ type encoder struct {
 	peerMax int  // the peer's SETTINGS_HEADER_TABLE_SIZE, capped at maxEncTable
 	lowest  int  // smallest peerMax since the last block (for the size updates)
 	update  bool // the next block starts with size updates
+
+	// gen identifies the table state: it changes on every insertion,
+	// eviction and size change, and never repeats within the encoder's
+	// life (reset keeps counting), so equal gens mean equal tables.
+	gen   uint64
+	cache [blockCacheLen]cachedBlock
+	next  int // the cache slot to reuse when none is stale
 }
 
 // reset empties the table for a new connection (the peer's starts at 4096).
 func (e *encoder) reset() {
 	*e = encoder{max: maxEncTable, peerMax: maxEncTable, lowest: maxEncTable,
-		ents: e.ents[:0], arena: e.arena[:0]}
+		ents: e.ents[:0], arena: e.arena[:0], gen: e.gen + 1, cache: e.cache}
 }
 
 // setPeerMax applies the peer's SETTINGS_HEADER_TABLE_SIZE.
@@ -75,6 +82,7 @@ func (e *encoder) startBlock(dst []byte) []byte {
 
 // resize sets the table size, evicting entries that no longer fit.
 func (e *encoder) resize(m int) {
+	e.gen++
 	e.max = m
 	e.evict(0)
 }
@@ -94,6 +102,7 @@ func (e *encoder) evict(room int) {
 // add inserts name: value (RFC 7541 §4.4). The caller checked it fits.
 func (e *encoder) add(name, value []byte) {
 	sz := len(name) + len(value) + 32
+	e.gen++
 	e.evict(sz)
 	if len(e.arena)+len(name)+len(value) > 2*maxEncTable {
 		e.compact()
@@ -186,8 +195,28 @@ var statusName = []byte(":status")
 // fields of lines ("Name: value\r\n" lines, as responseText keeps them),
 // names lowercased, connection-specific fields dropped, a blank line ending
 // them.
+//
+// A block whose encoding left the table as it was is kept in the block
+// cache: the same status and lines on the same table encode to the same
+// bytes and again leave the table alone, so they are copied from there.
 func (e *encoder) appendBlock(dst []byte, status int, lines []byte) []byte {
+	if !e.update {
+		if b := e.cached(status, lines); b != nil {
+			return append(dst, b...)
+		}
+	}
 	dst = e.startBlock(dst)
+	gen, start := e.gen, len(dst)
+	dst = e.encode(dst, status, lines)
+	if e.gen == gen {
+		e.store(status, lines, dst[start:])
+	}
+	return dst
+}
+
+// encode appends the fields of a block (appendBlock's, after the size
+// updates).
+func (e *encoder) encode(dst []byte, status int, lines []byte) []byte {
 	dst = e.status(dst, status)
 	var lower [64]byte
 	for len(lines) > 0 {

@@ -144,7 +144,7 @@ func FuzzEncoder(f *testing.F) {
 		var e encoder
 		e.reset()
 		dec := hpack.NewDecoder(4096, nil)
-		for round, size := range []int{-1, int(size1), int(size2)} {
+		for round, size := range []int{-1, -1, -1, int(size1), -1, int(size2), -1} { // repeats: block cache hits
 			if size >= 0 {
 				e.setPeerMax(uint32(size))
 				dec.SetAllowedMaxDynamicTableSize(uint32(min(size, 4096)))
