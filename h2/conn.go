@@ -151,6 +151,7 @@ type Conn struct {
 	// The field block being received.
 	hb  headerBlock
 	dec *hpack.Decoder
+	rq  reqCache // the last request block of indexed fields, decoded
 
 	req httpcore.Request // handed to Host.Request; capacity reused
 
@@ -240,6 +241,7 @@ func (c *Conn) Init(cfg *Config, host Host) {
 	}
 	c.dec.SetEmitEnabled(true)
 	c.dec.SetMaxStringLength(c.cfg.maxHeaderWire())
+	c.rq.reset()
 	c.ctl = c.ctl[:0]
 	c.sendq = c.sendq[:0]
 	c.releases = c.releases[:0]

@@ -34,6 +34,8 @@
 //	            allocation)
 //	blockcache.go  the encoder's cache of blocks that left the table
 //	            unchanged, keyed by status, field lines and table state
+//	reqcache.go the decoded fields of the last request block made only of
+//	            indexed fields (a repeated request skips the decoder)
 //	request.go  pseudo-header rules and the httpcore.Request a Host gets
 //	config.go   Config, defaults and limits
 //

@@ -1,0 +1,165 @@
+package h2
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/http2"
+)
+
+func TestOnlyIndexed(t *testing.T) {
+	for _, tc := range []struct {
+		b    []byte
+		want bool
+	}{
+		{[]byte{0x82}, true},
+		{[]byte{0x82, 0x87, 0x84, 0xbe}, true},
+		{[]byte{0xff, 0x00}, true},                                // index 127
+		{[]byte{0xff, 0x80, 0x01, 0x82}, true},                    // index 255, then 2
+		{[]byte{0xff}, false},                                     // integer cut short
+		{[]byte{0x82, 0xff, 0x80}, false},                         // integer cut short
+		{[]byte{0xff, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, false}, // integer too long
+		{[]byte{0x82, 0x41, 0x01, 'a'}, false},                    // literal with incremental indexing
+		{[]byte{0x3f, 0xe1, 0x1f, 0x82}, false},                   // size update
+		{[]byte{0x82, 0x04, 0x01, '/'}, false},                    // literal without indexing
+		{[]byte{0x14, 0x01, '/'}, false},                          // literal never indexed
+	} {
+		if got := onlyIndexed(tc.b); got != tc.want {
+			t.Errorf("%x: %v, want %v", tc.b, got, tc.want)
+		}
+	}
+}
+
+// TestRequestBlockCache sends the same block of indexed fields (GET https
+// / and dynamic entry 62) while the client's table changes under it: each
+// request must carry what entry 62 holds at the time, whether the block came
+// from the cache or not; a block split into CONTINUATION decodes as usual;
+// and once a size update emptied the table, the same bytes are a
+// compression error, not a cached request. Fed whole, byte by byte and at
+// every split.
+func TestRequestBlockCache(t *testing.T) {
+	raw := []byte{0x82, 0x87, 0x84, 0xbe}
+	in := func() []byte {
+		cl := newClient().preface()
+		hdr := func(id uint32, blk []byte) {
+			cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: blk, EndStream: true, EndHeaders: true})
+		}
+		cl.headers(1, true, ":method", "GET", ":scheme", "https", ":path", "/", "x-a", "1") // 62: x-a: 1
+		hdr(3, raw)                                                                         // stored
+		hdr(5, raw)                                                                         // from the cache
+		cl.headers(7, true, ":method", "GET", ":scheme", "https", ":path", "/", "x-a", "2") // 62: x-a: 2
+		hdr(9, raw)
+		hdr(11, raw)
+		cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 13, BlockFragment: raw[:2], EndStream: true})
+		cl.fr.WriteContinuation(13, true, raw[2:])
+		hdr(15, raw)
+		hdr(17, append([]byte{0x3f, 0xe1, 0x1f}, raw...)) // a size update to the same size: no change
+		hdr(19, raw)
+		hdr(21, []byte{0x20, 0x3f, 0xe1, 0x1f, 0x82, 0x87, 0x84}) // size 0 then back: an empty table
+		hdr(23, raw)                                              // index 62 is gone
+		return cl.take()
+	}()
+	want := "1 x-a: 1|3 x-a: 1|5 x-a: 1|7 x-a: 2|9 x-a: 2|11 x-a: 2|13 x-a: 2|15 x-a: 2|17 x-a: 2|19 x-a: 2|21 "
+	run := func(mode string, feed func(*Conn, []byte) error) {
+		t.Helper()
+		var c Conn
+		h := okHost(&c, "ok")
+		c.Init(&Config{}, h)
+		err := feed(&c, in)
+		var reqs []string
+		for _, r := range h.reqs {
+			reqs = append(reqs, strconv.Itoa(int(r.id))+" "+strings.Join(r.headers, ","))
+		}
+		if got := strings.Join(reqs, "|"); got != want {
+			t.Fatalf("%s: requests\n%s\nwant\n%s", mode, got, want)
+		}
+		if !errors.Is(err, ErrCompression) {
+			t.Fatalf("%s: err %v, want %v", mode, err, ErrCompression)
+		}
+	}
+	run("whole", func(c *Conn, b []byte) error { return feedSplit(c, b) })
+	run("byte by byte", feedBytes)
+	for cut := 1; cut < len(in); cut++ {
+		run("split at "+strconv.Itoa(cut), func(c *Conn, b []byte) error { return feedSplit(c, b, cut) })
+	}
+}
+
+// TestRequestBlockCacheDifferential sends random requests from a small pool
+// of fields through x/net's encoder (which indexes them, so most blocks end
+// up all references), with table size changes and evictions, to a
+// connection with the cache and to one whose cache never hits (its table
+// generation moves before every frame): both must see the requests sent.
+func TestRequestBlockCacheDifferential(t *testing.T) {
+	var a, b Conn
+	ha, hb := okHost(&a, "ok"), okHost(&b, "ok")
+	a.Init(&Config{}, ha)
+	b.Init(&Config{}, hb)
+	cl := newClient().preface()
+	pre := cl.take()
+	if err := feedSplit(&a, pre); err != nil {
+		t.Fatal(err)
+	}
+	if err := feedSplit(&b, pre); err != nil {
+		t.Fatal(err)
+	}
+	rng := uint32(3)
+	next := func(n uint32) uint32 { rng = rng*1664525 + 1013904223; return (rng >> 8) % n }
+	paths := []string{"/", "/a.css", "/b.js", "/img/c.png"}
+	agents := []string{"curl/8", "h2load nghttp2/1.52", "Mozilla/5.0 " + strings.Repeat("x", 300)}
+	var want []string
+	hits := 0
+	var kv []string
+	var out memSink
+	for i := 0; i < 3000; i++ {
+		id := uint32(2*i + 1)
+		if next(200) == 0 {
+			cl.enc.SetMaxDynamicTableSizeLimit(4096)
+			cl.enc.SetMaxDynamicTableSize([]uint32{0, 256, 4096, 1024}[next(4)])
+		}
+		if next(2) == 0 || kv == nil { // else the previous request again
+			kv = []string{":method", "GET", ":scheme", "https", ":path", paths[next(uint32(len(paths)))], ":authority", "example.com",
+				"user-agent", agents[next(uint32(len(agents)))]}
+			if next(4) == 0 {
+				kv = append(kv, "x-n", strconv.Itoa(int(next(20))))
+			}
+		}
+		var w []string
+		for k := 8; k < len(kv); k += 2 {
+			w = append(w, kv[k]+": "+kv[k+1])
+		}
+		want = append(want, kv[5]+" "+strings.Join(w, ","))
+		cl.headers(id, true, kv...)
+		frame := cl.take()
+		if blk := frame[frameHeaderLen:]; a.rq.ok && a.rq.at == a.rq.gen && string(a.rq.block) == string(blk) {
+			hits++
+		}
+		if _, err := a.Feed(frame); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b.rq.gen++
+		if _, err := b.Feed(frame); err != nil {
+			t.Fatalf("request %d without the cache: %v", i, err)
+		}
+		a.Flush(&out, 1<<30)
+		b.Flush(&out, 1<<30)
+		out.drain()
+	}
+	render := func(h *testHost) string {
+		var s []string
+		for _, r := range h.reqs {
+			s = append(s, r.path+" "+strings.Join(r.headers, ","))
+		}
+		return strings.Join(s, "\n")
+	}
+	if got := render(ha); got != strings.Join(want, "\n") {
+		t.Errorf("with the cache: requests differ from those sent")
+	}
+	if got := render(hb); got != strings.Join(want, "\n") {
+		t.Errorf("without the cache: requests differ from those sent")
+	}
+	if hits < 500 {
+		t.Errorf("%d cache hits in 3000 requests", hits)
+	}
+}
