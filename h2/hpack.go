@@ -34,22 +34,22 @@ type headerBlock struct {
 // decoder, and ends the block when end is set.
 func (c *Conn) fragment(frag []byte, wire int, end bool) *Error {
 	hb := &c.hb
-	// A whole request block (one HEADERS frame) of indexed fields may come
-	// from the request block cache, or go to it.
+	// A whole request block (one HEADERS frame) that leaves the table alone
+	// may come from the request block cache, or go to it.
 	cacheable := end && hb.wire == 0 && hb.kind == blockRequest
 	hb.wire += wire
 	if hb.wire > c.cfg.maxHeaderWire() {
 		return ErrHeaderFlood
 	}
 	if len(frag) > 0 && !(cacheable && c.loadRequestBlock(frag)) {
-		indexed := cacheable && onlyIndexed(frag)
-		if !indexed {
+		neutral := cacheable && tableNeutral(frag)
+		if !neutral {
 			c.rq.gen++ // the block may change the decoder's table
 		}
 		if _, err := c.dec.Write(frag); err != nil {
 			return ErrCompression
 		}
-		if indexed {
+		if neutral {
 			c.storeRequestBlock(frag)
 		}
 	}

@@ -3,11 +3,12 @@ package h2
 import "bytes"
 
 // This file is the request block cache: the decoded fields of the last
-// request field block made only of indexed field representations (RFC 7541
-// §6.1). Such a block does not change the decoder's dynamic table, so the
-// same bytes on the same table decode to the same fields: a client that
-// repeats a request (all its fields indexed after the first time) costs a
-// compare and a copy instead of a decode and a validation per field.
+// request field block made only of representations that leave the
+// decoder's dynamic table alone (references and literals not indexed).
+// The same bytes on the same table decode to the same fields: a client that
+// repeats a request (its fields references after the first time, :path
+// often a literal) costs a compare and a copy instead of a decode and a
+// validation per field.
 
 // Bounds on what the request block cache keeps.
 const (
@@ -42,28 +43,63 @@ func (r *reqCache) reset() {
 	r.ok = false
 }
 
-// onlyIndexed reports whether b is a sequence of whole indexed field
-// representations, which never change the dynamic table.
-func onlyIndexed(b []byte) bool {
+// tableNeutral reports whether b is a sequence of whole field
+// representations that never change the dynamic table: indexed fields and
+// literals without indexing or never indexed (RFC 7541 §6.1, §6.2.2,
+// §6.2.3), not literals with incremental indexing or size updates. nghttp2
+// (h2load, curl) sends :path as a literal without indexing, the rest of a
+// repeated request as references.
+func tableNeutral(b []byte) bool {
 	for len(b) > 0 {
-		if b[0]&0x80 == 0 {
+		var ok bool
+		switch {
+		case b[0]&0x80 != 0:
+			_, b, ok = skipInt(b, 7)
+		case b[0]&0xe0 == 0: // 0000 or 0001: literal, not indexed
+			var idx uint64
+			idx, b, ok = skipInt(b, 4)
+			if ok && idx == 0 {
+				b, ok = skipString(b)
+			}
+			if ok {
+				b, ok = skipString(b)
+			}
+		}
+		if !ok {
 			return false
 		}
-		if b[0] != 0xff {
-			b = b[1:]
-			continue
-		}
-		// A 7-bit prefix integer that continues (RFC 7541 §5.1).
-		i := 1
-		for i < len(b) && i < 6 && b[i]&0x80 != 0 {
-			i++
-		}
-		if i == len(b) || i == 6 {
-			return false
-		}
-		b = b[i+1:]
 	}
 	return true
+}
+
+// skipInt reads an HPACK integer with an n-bit prefix (RFC 7541 §5.1) at
+// the start of b; false when b ends before it does or it is over 2^28.
+func skipInt(b []byte, n uint) (uint64, []byte, bool) {
+	if len(b) == 0 {
+		return 0, nil, false
+	}
+	k := uint64(1)<<n - 1
+	v := uint64(b[0]) & k
+	if v < k {
+		return v, b[1:], true
+	}
+	for i, shift := 1, uint(0); i < len(b) && i <= 4; i, shift = i+1, shift+7 {
+		v += uint64(b[i]&0x7f) << shift
+		if b[i]&0x80 == 0 {
+			return v, b[i+1:], true
+		}
+	}
+	return 0, nil, false
+}
+
+// skipString skips an HPACK string literal (RFC 7541 §5.2) at the start of
+// b; false when b ends before it does.
+func skipString(b []byte) ([]byte, bool) {
+	n, b, ok := skipInt(b, 7)
+	if !ok || n > uint64(len(b)) {
+		return nil, false
+	}
+	return b[n:], true
 }
 
 // load fills the current block's new stream from the cache when it holds
@@ -83,8 +119,8 @@ func (c *Conn) loadRequestBlock(frag []byte) bool {
 	return true
 }
 
-// storeRequestBlock records the decoded request block frag, made only of
-// indexed fields, unless it was malformed or over a limit (those take
+// storeRequestBlock records the decoded request block frag, which leaves
+// the table alone, unless it was malformed or over a limit (those take
 // other paths, not worth a cache).
 func (c *Conn) storeRequestBlock(frag []byte) {
 	hb := &c.hb

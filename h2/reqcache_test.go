@@ -7,35 +7,45 @@ import (
 	"testing"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
-func TestOnlyIndexed(t *testing.T) {
+func TestTableNeutral(t *testing.T) {
 	for _, tc := range []struct {
 		b    []byte
 		want bool
 	}{
 		{[]byte{0x82}, true},
 		{[]byte{0x82, 0x87, 0x84, 0xbe}, true},
-		{[]byte{0xff, 0x00}, true},                                // index 127
-		{[]byte{0xff, 0x80, 0x01, 0x82}, true},                    // index 255, then 2
-		{[]byte{0xff}, false},                                     // integer cut short
-		{[]byte{0x82, 0xff, 0x80}, false},                         // integer cut short
-		{[]byte{0xff, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, false}, // integer too long
-		{[]byte{0x82, 0x41, 0x01, 'a'}, false},                    // literal with incremental indexing
-		{[]byte{0x3f, 0xe1, 0x1f, 0x82}, false},                   // size update
-		{[]byte{0x82, 0x04, 0x01, '/'}, false},                    // literal without indexing
-		{[]byte{0x14, 0x01, '/'}, false},                          // literal never indexed
+		{[]byte{0xff, 0x00}, true},                                        // index 127
+		{[]byte{0xff, 0x80, 0x01, 0x82}, true},                            // index 255, then 2
+		{[]byte{0x82, 0x04, 0x01, '/'}, true},                             // literal without indexing, indexed name
+		{[]byte{0x14, 0x81, 0x63, 0x82}, true},                            // never indexed, Huffman value
+		{[]byte{0x00, 0x01, 'a', 0x01, 'b', 0x10, 0x01, 'c', 0x00}, true}, // literal names
+		{[]byte{0x0f, 0x10, 0x00}, true},                                  // name index 31
+		{[]byte{0xff}, false},                                             // integer cut short
+		{[]byte{0x82, 0xff, 0x80}, false},                                 // integer cut short
+		{[]byte{0xff, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, false},         // integer too long
+		{[]byte{0x0f}, false},                                             // name index cut short
+		{[]byte{0x04, 0x05, '/'}, false},                                  // value cut short
+		{[]byte{0x04}, false},                                             // value missing
+		{[]byte{0x00, 0x01}, false},                                       // name cut short
+		{[]byte{0x00, 0x01, 'a'}, false},                                  // value missing
+		{[]byte{0x82, 0x41, 0x01, 'a'}, false},                            // literal with incremental indexing
+		{[]byte{0x40, 0x01, 'a', 0x01, 'b'}, false},                       // the same, literal name
+		{[]byte{0x3f, 0xe1, 0x1f, 0x82}, false},                           // size update
+		{[]byte{0x82, 0x20}, false},                                       // size update after a field
 	} {
-		if got := onlyIndexed(tc.b); got != tc.want {
+		if got := tableNeutral(tc.b); got != tc.want {
 			t.Errorf("%x: %v, want %v", tc.b, got, tc.want)
 		}
 	}
 }
 
 // TestRequestBlockCache sends the same block of indexed fields (GET https
-// / and dynamic entry 62) while the client's table changes under it: each
-// request must carry what entry 62 holds at the time, whether the block came
-// from the cache or not; a block split into CONTINUATION decodes as usual;
+// / and dynamic entry 62), and one with a literal :path, while the client's
+// table changes under them: each request must carry what entry 62 holds at
+// the time, whether the block came from the cache or not; a block split into CONTINUATION decodes as usual;
 // and once a size update emptied the table, the same bytes are a
 // compression error, not a cached request. Fed whole, byte by byte and at
 // every split.
@@ -52,16 +62,20 @@ func TestRequestBlockCache(t *testing.T) {
 		cl.headers(7, true, ":method", "GET", ":scheme", "https", ":path", "/", "x-a", "2") // 62: x-a: 2
 		hdr(9, raw)
 		hdr(11, raw)
-		cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 13, BlockFragment: raw[:2], EndStream: true})
-		cl.fr.WriteContinuation(13, true, raw[2:])
-		hdr(15, raw)
-		hdr(17, append([]byte{0x3f, 0xe1, 0x1f}, raw...)) // a size update to the same size: no change
+		lit := []byte{0x82, 0x87, 0x04, 0x02, '/', 'x', 0xbe} // :path /x without indexing, as nghttp2 sends it
+		hdr(13, lit)
+		hdr(15, lit)
+		cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 17, BlockFragment: raw[:2], EndStream: true})
+		cl.fr.WriteContinuation(17, true, raw[2:])
 		hdr(19, raw)
-		hdr(21, []byte{0x20, 0x3f, 0xe1, 0x1f, 0x82, 0x87, 0x84}) // size 0 then back: an empty table
-		hdr(23, raw)                                              // index 62 is gone
+		hdr(21, append([]byte{0x3f, 0xe1, 0x1f}, raw...)) // a size update to the same size: no change
+		hdr(23, raw)
+		hdr(25, []byte{0x20, 0x3f, 0xe1, 0x1f, 0x82, 0x87, 0x84}) // size 0 then back: an empty table
+		hdr(27, raw)                                              // index 62 is gone
 		return cl.take()
 	}()
-	want := "1 x-a: 1|3 x-a: 1|5 x-a: 1|7 x-a: 2|9 x-a: 2|11 x-a: 2|13 x-a: 2|15 x-a: 2|17 x-a: 2|19 x-a: 2|21 "
+	want := "1 / x-a: 1|3 / x-a: 1|5 / x-a: 1|7 / x-a: 2|9 / x-a: 2|11 / x-a: 2|13 /x x-a: 2|15 /x x-a: 2|" +
+		"17 / x-a: 2|19 / x-a: 2|21 / x-a: 2|23 / x-a: 2|25 / "
 	run := func(mode string, feed func(*Conn, []byte) error) {
 		t.Helper()
 		var c Conn
@@ -70,7 +84,7 @@ func TestRequestBlockCache(t *testing.T) {
 		err := feed(&c, in)
 		var reqs []string
 		for _, r := range h.reqs {
-			reqs = append(reqs, strconv.Itoa(int(r.id))+" "+strings.Join(r.headers, ","))
+			reqs = append(reqs, strconv.Itoa(int(r.id))+" "+r.path+" "+strings.Join(r.headers, ","))
 		}
 		if got := strings.Join(reqs, "|"); got != want {
 			t.Fatalf("%s: requests\n%s\nwant\n%s", mode, got, want)
@@ -130,7 +144,14 @@ func TestRequestBlockCacheDifferential(t *testing.T) {
 			w = append(w, kv[k]+": "+kv[k+1])
 		}
 		want = append(want, kv[5]+" "+strings.Join(w, ","))
-		cl.headers(id, true, kv...)
+		// Half the time :path goes as a never-indexed literal (nghttp2
+		// sends it without indexing): the block still leaves the table alone.
+		cl.hb.Reset()
+		lit := next(2) == 0
+		for k := 0; k < len(kv); k += 2 {
+			cl.enc.WriteField(hpack.HeaderField{Name: kv[k], Value: kv[k+1], Sensitive: lit && kv[k] == ":path"})
+		}
+		cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: cl.hb.Bytes(), EndStream: true, EndHeaders: true})
 		frame := cl.take()
 		if blk := frame[frameHeaderLen:]; a.rq.ok && a.rq.at == a.rq.gen && string(a.rq.block) == string(blk) {
 			hits++
