@@ -67,7 +67,7 @@ const (
 	uringPipeSize   = 256 << 10 // F_SETPIPE_SZ for more pipes
 	uringPipeMin    = 32 << 10  // a smaller pipe (F_SETPIPE_SZ refused) is not used
 	uringChainMax   = 4 << 20   // file bytes moved by one linked splice chain
-	uringPipesIdle  = 2         // pipes a worker keeps once a load is over
+	uringPipesIdle  = 1         // pipes a worker keeps once a load is over (2 fds)
 	uringIdleAfter  = 4000      // ms without a file transfer before pipes are trimmed
 	uringFileChunk  = 256 << 10
 	uringBatch      = 256
