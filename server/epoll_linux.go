@@ -29,6 +29,13 @@ const (
 	maxIovecs     = 64
 	acceptBatch   = 64
 	sendfileChunk = 1 << 30
+	// turnSendBudget bounds the file bytes one loop turn hands to sockets.
+	// Queueing file bytes into a socket costs the kernel an skb per
+	// segment on this thread (5,000 slow readers each taking their first
+	// megabytes at once made turns of a second, and new connections waited
+	// in the accept queue). A connection over the budget keeps EPOLLOUT
+	// interest and goes on in the next turn, after the listeners.
+	turnSendBudget = 2 << 20
 )
 
 // Event tags in EpollEvent.Fd: connections use their slot (>= 0) with
@@ -64,6 +71,7 @@ type epollLoop struct {
 	rsaLen   uint32
 	off      int64
 	scratch8 [8]byte
+	sentTurn int64 // bytes handed to sockets this turn (turnSendBudget)
 }
 
 func (e *epollEngine) newLoop(w *worker) (ioLoop, error) {
@@ -145,6 +153,7 @@ func (l *epollLoop) run() {
 			break
 		}
 		w.tick()
+		l.sentTurn = 0
 		if n > 0 {
 			w.busy()
 		}
@@ -270,8 +279,16 @@ func (l *epollLoop) sync(c *conn) {
 		if !c.wantWrite() {
 			break
 		}
+		if l.sentTurn >= turnSendBudget && c.out.pending()[0].file != nil {
+			// Writable, so the next wait reports it at once. (Bytes in
+			// memory always go: at most outHighWater per connection, and
+			// a small answer must not wait behind large files.)
+			l.setInterest(c, unix.EPOLLOUT)
+			return
+		}
 		n, full, err := l.send(c)
 		if n > 0 {
+			l.sentTurn += n
 			w.sent(c, n)
 		}
 		if err != nil && err != unix.EAGAIN && err != unix.EINTR {
@@ -315,7 +332,9 @@ func (l *epollLoop) setInterest(c *conn, ev uint32) {
 func (l *epollLoop) send(c *conn) (n int64, full bool, err error) {
 	segs := c.out.pending()
 	if s := &segs[0]; s.file != nil {
-		cnt := min(s.n, sendfileChunk)
+		// At most what is left of the turn's budget (one call may go over
+		// it by a little; the budget is checked before each call).
+		cnt := min(s.n, sendfileChunk, max(turnSendBudget-l.sentTurn, 64<<10))
 		l.off = s.off
 		r, _, e := unix.Syscall6(unix.SYS_SENDFILE, uintptr(c.fd), uintptr(s.file.Fd()),
 			uintptr(unsafe.Pointer(&l.off)), uintptr(cnt), 0, 0)
