@@ -74,18 +74,27 @@ func TestErrorsExitTwoWithOneLine(t *testing.T) {
 			if tc.env[0] != "" {
 				t.Setenv(tc.env[0], tc.env[1])
 			}
-			code, _, stderr := runArgs(t, tc.args...)
-			if code != 2 {
-				t.Fatalf("exit %d, want 2 (stderr %q)", code, stderr)
-			}
-			if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "ringhttpd: ") {
-				t.Fatalf("stderr %q, want one line starting with \"ringhttpd: \"", stderr)
-			}
-			if !strings.Contains(stderr, tc.want) {
-				t.Fatalf("stderr %q does not mention %q", stderr, tc.want)
-			}
+			wantExitTwo(t, tc.want, tc.args...)
 		})
 	}
+}
+
+// wantExitTwo runs the command with args and fails t unless it exits 2
+// with one line on stderr, starting "ringhttpd: " and mentioning want. It
+// returns that line.
+func wantExitTwo(t *testing.T, want string, args ...string) string {
+	t.Helper()
+	code, _, stderr := runArgs(t, args...)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2 (stderr %q)", code, stderr)
+	}
+	if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "ringhttpd: ") {
+		t.Fatalf("stderr %q, want one line starting with \"ringhttpd: \"", stderr)
+	}
+	if !strings.Contains(stderr, want) {
+		t.Fatalf("stderr %q does not mention %q", stderr, want)
+	}
+	return strings.TrimSpace(stderr)
 }
 
 func TestVersion(t *testing.T) {

@@ -832,17 +832,7 @@ func TestTLSErrorsExitTwo(t *testing.T) {
 		{"tls listener without a certificate", nil, "--tls-cert"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := runArgs(t, append(append([]string{}, base...), tc.args...)...)
-			if code != 2 {
-				t.Fatalf("exit %d, want 2 (stderr %q)", code, stderr)
-			}
-			if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "ringhttpd: ") {
-				t.Fatalf("stderr %q, want one line starting with \"ringhttpd: \"", stderr)
-			}
-			if !strings.Contains(stderr, tc.want) {
-				t.Fatalf("stderr %q does not mention %q", stderr, tc.want)
-			}
-			t.Logf("%s", strings.TrimSpace(stderr))
+			t.Log(wantExitTwo(t, tc.want, append(append([]string{}, base...), tc.args...)...))
 		})
 	}
 }
