@@ -218,7 +218,7 @@ func atSilent(t *testing.T, a *atChild) {
 	const per = 50
 	var maxRun, maxGor atomic.Int64
 	var ticks atomic.Int64
-	start := time.Now()
+	var start time.Time // the attack's first sample (only the sampler goroutine uses it)
 	r := a.run(t, atAttack{
 		name: "TLS silent", unit: "conns", attackers: 4, client: "h1tls",
 		sample: func() bool {
@@ -226,6 +226,9 @@ func atSilent(t *testing.T, a *atChild) {
 			// whose timer functions run on goroutines of their own.
 			// Wall time, not ticks: a slow (emulated) machine drops
 			// ticks, and a sample answered late is not counted.
+			if start.IsZero() {
+				start = time.Now()
+			}
 			if ticks.Add(1)%3 != 0 || time.Since(start) > atHandshakeTimeout*6/10 {
 				return false
 			}
@@ -280,6 +283,9 @@ func atSilent(t *testing.T, a *atChild) {
 	}
 	if maxRun.Load() > 0 {
 		t.Errorf("%d handshakes on helpers or queued for silent clients", maxRun.Load())
+	}
+	if maxGor.Load() == 0 {
+		t.Error("no goroutine sample taken while the connections were silent")
 	}
 	if maxGor.Load() > r.gor0+4 {
 		t.Errorf("goroutines rose from %d to %d with %d silent connections", r.gor0, maxGor.Load(), 4*per)
