@@ -116,8 +116,8 @@ func (w *worker) flush(c *conn) {
 	}
 	if c.tls != nil {
 		w.tlsFlush(c)
-	} else if c.h2 != nil {
-		w.flushStage(c, &c.h2.st, identity{})
+	} else if st, s := c.stageOf(); st != nil {
+		w.flushStage(c, st, s)
 	}
 }
 

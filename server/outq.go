@@ -111,22 +111,17 @@ func (q *outq) pending() []seg { return q.segs[q.head:] }
 
 // sealer appends p, transformed, to dst; the result must fit dst's
 // capacity when the caller promised room for it (a TLS record layer seals;
-// copier copies).
+// identity, stage.go, copies).
 type sealer interface {
 	Seal(dst, p []byte) []byte
 }
-
-// copier is the identity sealer.
-type copier struct{}
-
-func (copier) Seal(dst, p []byte) []byte { return append(dst, p...) }
 
 // appendCopy copies p into the queue.
 func (q *outq) appendCopy(pool *chunkPool, p []byte) {
 	if len(p) == 0 {
 		return
 	}
-	q.appendSealed(pool, p, len(p), copier{})
+	q.appendSealed(pool, p, len(p), identity{})
 }
 
 // appendSealed appends s.Seal(p) to the queue, into the current chunk when

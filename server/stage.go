@@ -50,7 +50,8 @@ type recordSealer interface {
 	Pending() bool
 }
 
-// identity is the recordSealer of plaintext: bytes stay as they are.
+// identity is the recordSealer of plaintext, and the sealer appendCopy
+// uses: bytes stay as they are.
 type identity struct{}
 
 func (identity) Seal(dst, p []byte) []byte            { return append(dst, p...) }
