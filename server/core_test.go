@@ -10,9 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ringhttpd/ringhttpd/files"
 	"github.com/ringhttpd/ringhttpd/httpcore"
@@ -22,13 +23,31 @@ import (
 // ops are run inline when the test says so.
 type fakeLoop struct {
 	pending []opResult
+	// readMax, when set, makes file reads short: at most readMax bytes.
+	readMax int
+	// reads logs the buffer lengths of every file read.
+	reads [][]int
 }
 
 func (f *fakeLoop) run() {}
-func (f *fakeLoop) readFile(c *conn, fd int, buf []byte, off int64) (int32, bool) {
-	n, err := syscall.Pread(fd, buf, off)
+func (f *fakeLoop) readFile(c *conn, fd int, bufs [][]byte, _ []unix.Iovec, off int64) (int32, bool) {
+	var lens []int
+	for _, b := range bufs {
+		lens = append(lens, len(b))
+	}
+	f.reads = append(f.reads, lens)
+	if f.readMax > 0 {
+		var cut [][]byte
+		for left := f.readMax; left > 0 && len(bufs) > 0; bufs = bufs[1:] {
+			b := bufs[0][:min(left, len(bufs[0]))]
+			cut = append(cut, b)
+			left -= len(b)
+		}
+		bufs = cut
+	}
+	n, err := unix.Preadv(fd, bufs, off)
 	if err != nil {
-		return -int32(err.(syscall.Errno)), true
+		return -int32(err.(unix.Errno)), true
 	}
 	return int32(n), true
 }

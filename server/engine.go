@@ -5,6 +5,8 @@ import (
 	"sort"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ringhttpd/ringhttpd/httpcore"
 )
 
@@ -62,11 +64,13 @@ type ioLoop interface {
 	// startOp performs op for ex and later calls w.opDone(ex, op). Worker
 	// thread.
 	startOp(ex *exchange, op *httpcore.Op)
-	// readFile reads len(buf) bytes at off of fd into buf for c (the TLS
-	// transport seals file ranges itself). done says res (a byte count or
-	// -errno) is the result now; otherwise the engine calls
-	// w.fileRead(c, res) later, and c stays open until then. Worker thread.
-	readFile(c *conn, fd int, buf []byte, off int64) (res int32, done bool)
+	// readFile reads the bytes at off of fd into bufs, in order, for c's
+	// stage (stage.go); vec (len(bufs)) is the engine's scratch for their
+	// iovecs, left untouched by the caller until the read completes. done
+	// says res (a byte count or -errno) is the result now; otherwise the
+	// engine calls w.fileRead(c, res) later, and c stays open until then.
+	// Worker thread.
+	readFile(c *conn, fd int, bufs [][]byte, vec []unix.Iovec, off int64) (res int32, done bool)
 }
 
 // inlineFiles is implemented by loops that send file ranges on their own

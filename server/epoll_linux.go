@@ -132,8 +132,8 @@ func (l *epollLoop) startOp(ex *exchange, op *httpcore.Op) {
 
 // readFile reads at once: a file range for the TLS transport, like the
 // engine's sendfile, comes from the page cache.
-func (l *epollLoop) readFile(c *conn, fd int, buf []byte, off int64) (int32, bool) {
-	n, err := unix.Pread(fd, buf, off)
+func (l *epollLoop) readFile(c *conn, fd int, bufs [][]byte, _ []unix.Iovec, off int64) (int32, bool) {
+	n, err := unix.Preadv(fd, bufs, off)
 	if err != nil {
 		return -int32(err.(unix.Errno)), true
 	}

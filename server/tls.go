@@ -164,7 +164,7 @@ func (w *worker) tlsInput(c *conn, data []byte) {
 		// A broken record stream: our alert goes out (seal flushes it),
 		// then the connection closes.
 		c.closing = true
-		if !t.st.reading {
+		if !t.st.reading() {
 			w.dropStage(&t.st) // nothing more is sealed: the alert goes next
 		}
 	}
@@ -240,7 +240,7 @@ func (w *worker) tlsFlush(c *conn) {
 	if !t.up || c.fd < 0 {
 		return
 	}
-	if t.ktlsWant && !t.st.reading && t.st.pre == 0 {
+	if t.ktlsWant && !t.st.reading() {
 		// The kernel may seal only what follows the records crypto/tls
 		// made (the handshake's last flight, a session ticket): wait
 		// until they are sent, then hand it the plaintext queued since.
@@ -259,10 +259,10 @@ func (w *worker) tlsFlush(c *conn) {
 	if t.kernelTX {
 		return
 	}
-	if c.closing && !t.notified && t.st.plain.empty() && !t.st.reading {
+	if c.closing && !t.notified && t.st.plain.empty() && !t.st.reading() {
 		t.notified = true
 		c.out.appendSealed(&w.chunks, nil, tlsControlRoom, closeNotifier{&t.rec})
-	} else if t.rec.Pending() && !t.st.reading {
+	} else if t.rec.Pending() && !t.st.reading() {
 		c.out.appendSealed(&w.chunks, nil, tlsControlRoom, &t.rec)
 	}
 }

@@ -57,6 +57,7 @@ func (w *worker) maybeTrim() {
 	w.exFree.trim()
 	w.tlsFree.trim()
 	w.h2Free.trim()
+	w.readFree.trim()
 	w.chunks.trim()
 	if t, ok := w.io.(trimmer); ok {
 		t.trim()

@@ -65,10 +65,18 @@ func (l *uringLoop) onOp(idx int32, res int32) {
 	l.w.opDone(ex, op)
 }
 
-// readFile reads a file range for c's TLS transport through the ring.
-func (l *uringLoop) readFile(c *conn, fd int, buf []byte, off int64) (int32, bool) {
+// readFile reads a file range for c's stage through the ring.
+func (l *uringLoop) readFile(c *conn, fd int, bufs [][]byte, vec []unix.Iovec, off int64) (int32, bool) {
 	s := l.sqe()
-	s.PrepRead(fd, buf, off)
+	if len(bufs) == 1 {
+		s.PrepRead(fd, bufs[0], off)
+	} else {
+		for i, b := range bufs {
+			vec[i].Base = &b[0]
+			vec[i].SetLen(len(b))
+		}
+		s.PrepReadv(fd, vec, off)
+	}
 	s.SetData(udPack(ukTLSRead, c.gen, c.slot))
 	c.io.inflight++
 	return 0, false

@@ -84,8 +84,9 @@ type worker struct {
 	exFree   freeList[exchange]
 	tlsFree  freeList[tlsConn]
 	h2Free   freeList[h2State]
-	h2cfg    h2.Config // what HTTP/2 connections advertise and enforce
-	h2c      bool      // plaintext connections may start with the HTTP/2 preface
+	readFree freeList[stageRead] // stage.go
+	h2cfg    h2.Config           // what HTTP/2 connections advertise and enforce
+	h2c      bool                // plaintext connections may start with the HTTP/2 preface
 	// tlsScratch receives handshake output on its way to a connection.
 	tlsScratch []byte
 	chunks     chunkPool
@@ -124,6 +125,7 @@ func newWorker(s *Server, id int) *worker {
 	w.parser.Limits = w.limits
 	w.holdFree.max, w.exFree.max = maxFreeHolds, maxFreeExchanges
 	w.tlsFree.max, w.h2Free.max = maxFreeTLS, maxFreeH2
+	w.readFree.max = maxFreeReads
 	if bi, ok := s.handler.(httpcore.BodyIgnorer); ok && bi.IgnoresBodies() {
 		w.skipBodies = true
 		w.parser.SkipBodies = true

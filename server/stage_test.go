@@ -1,0 +1,220 @@
+//go:build linux
+
+package server
+
+import (
+	"bytes"
+	"crypto/tls"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ringhttpd/ringhttpd/httpcore"
+	"github.com/ringhttpd/ringhttpd/tlsrec"
+)
+
+// fdRef is a FileRef over an open file that counts its releases.
+type fdRef struct {
+	f        *os.File
+	released int
+}
+
+func (r *fdRef) Fd() int  { return int(r.f.Fd()) }
+func (r *fdRef) Release() { r.released++ }
+
+// TestStageReads drives the stage with what HTTP/2 and HTTP/1.1 over TLS
+// queue (frame heads before file ranges, contiguous and not, bodies larger
+// than a record, other memory, release markers) through reads that come
+// back whole or short, and checks that what reaches c.out, opened, is
+// exactly the plaintext queued, each file released once, every chunk back.
+func TestStageReads(t *testing.T) {
+	src := pattern(512 << 10)
+	path := filepath.Join(t.TempDir(), "body")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	for _, sealed := range []bool{false, true} {
+		for seed := range uint64(40) {
+			rng := rand.New(rand.NewPCG(seed, 2))
+			w, fl := newCoreWorker(t, noHandler, nil)
+			fl.readMax = []int{0, 0, 100, 4096, 16000, 40000}[rng.IntN(6)]
+			c := &conn{w: w, fd: 1}
+			st := &stage{}
+			var s recordSealer = identity{}
+			var peer *tlsrec.Conn
+			if sealed {
+				s, peer = testRecordPair(t)
+			}
+
+			// Queue what a protocol would.
+			var want []byte
+			var refs []*fdRef
+			for range 1 + rng.IntN(12) {
+				ref := &fdRef{f: f}
+				refs = append(refs, ref)
+				off := int64(rng.IntN(64 << 10))
+				for range 1 + rng.IntN(8) {
+					switch rng.IntN(6) {
+					case 0: // memory too large to ride with a range
+						m := stagePreMax + 1 + rng.IntN(3000)
+						st.plain.appendCopy(&w.chunks, src[:m])
+						want = append(want, src[:m]...)
+					case 1: // a jump: not contiguous with the range before
+						off += int64(1 + rng.IntN(5000))
+					}
+					head := src[100 : 100+9]
+					st.plain.appendCopy(&w.chunks, head)
+					want = append(want, head...)
+					n := int64(1 + rng.IntN(16375))
+					if rng.IntN(8) == 0 {
+						n = int64(1 + rng.IntN(200<<10)) // a whole HTTP/1.1 body
+					}
+					n = min(n, int64(len(src))-off)
+					st.plain.appendFile(&w.chunks, ref, off, n)
+					want = append(want, src[off:off+n]...)
+					off += n
+				}
+				st.plain.markRelease()
+				if rng.IntN(3) == 0 {
+					st.plain.appendRelease(&w.chunks, &fdRef{f: f}) // a marker between ranges
+					refs = append(refs, nil)
+				}
+			}
+
+			// Stage, and drain c.out the way a socket would.
+			var wire []byte
+			for range 10000 {
+				w.flushStage(c, st, s)
+				if st.rd != nil {
+					t.Fatalf("seed %d: fakeLoop reads complete at once", seed)
+				}
+				if c.kill {
+					t.Fatalf("seed %d sealed %v: connection killed", seed, sealed)
+				}
+				for _, sg := range c.out.pending() {
+					if sg.file != nil {
+						t.Fatalf("seed %d: a file range reached c.out", seed)
+					}
+					wire = append(wire, sg.b...)
+				}
+				c.out.advance(&w.chunks, c.out.bytes)
+				if st.plain.empty() {
+					break
+				}
+			}
+			if !st.plain.empty() {
+				t.Fatalf("seed %d: stage never drained", seed)
+			}
+			got := wire
+			if sealed {
+				plain, n, err := peer.Open(wire)
+				if err != nil || n != len(wire) {
+					t.Fatalf("seed %d: open: %v (%d of %d bytes)", seed, err, n, len(wire))
+				}
+				got = plain
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("seed %d sealed %v readMax %d: %d bytes out, want %d (first difference at %d)",
+					seed, sealed, fl.readMax, len(got), len(want), firstDiff(got, want))
+			}
+			for i, r := range refs {
+				if r != nil && r.released != 1 {
+					t.Fatalf("seed %d: file %d released %d times", seed, i, r.released)
+				}
+			}
+			if n := len(w.chunks.free); n == 0 {
+				t.Fatalf("seed %d: no chunk came back to the pool", seed)
+			}
+			if w.readFree.get() == nil {
+				t.Fatalf("seed %d: the stage read did not come back", seed)
+			}
+		}
+	}
+}
+
+// TestStageReadBatches checks that a 1 MiB HTTP/2 body is read in batches
+// of whole frames: at most stageBatch bytes each, several frames a read,
+// no frame split between reads.
+func TestStageReadBatches(t *testing.T) {
+	src := pattern(1 << 20)
+	path := filepath.Join(t.TempDir(), "body")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, fl := newCoreWorker(t, noHandler, nil)
+	c := &conn{w: w, fd: 1}
+	st := &stage{}
+	ref := &fdRef{f: f}
+	const frame = 16375
+	for off := 0; off < len(src); off += frame {
+		st.plain.appendCopy(&w.chunks, make([]byte, 9))
+		st.plain.appendFile(&w.chunks, ref, int64(off), int64(min(frame, len(src)-off)))
+	}
+	st.plain.markRelease()
+	for i := 0; !st.plain.empty() && i < 1000; i++ {
+		w.flushStage(c, st, identity{})
+		c.out.advance(&w.chunks, c.out.bytes)
+	}
+	frames, total := 0, 0
+	for i, lens := range fl.reads {
+		n := 0
+		for _, l := range lens {
+			if l != frame && frames+1 != (len(src)+frame-1)/frame {
+				t.Fatalf("read %d: a piece of %d bytes, want whole frames (%v)", i, l, lens)
+			}
+			n += l
+			frames++
+		}
+		if n > stageBatch || (len(lens) < 2 && i != len(fl.reads)-1) {
+			t.Fatalf("read %d: %d frames, %d bytes (batch %d)", i, len(lens), n, stageBatch)
+		}
+		total += n
+	}
+	if total != len(src) || ref.released != 1 {
+		t.Fatalf("%d bytes read in %d reads, file released %d times", total, len(fl.reads), ref.released)
+	}
+	t.Logf("%d frames in %d reads", frames, len(fl.reads))
+}
+
+// testRecordPair returns a TLS 1.3 record layer of a server and its peer's
+// (whose Open reads what the first seals).
+func testRecordPair(t *testing.T) (*tlsrec.Conn, *tlsrec.Conn) {
+	t.Helper()
+	key := func(b byte) tlsrec.Keys {
+		return tlsrec.Keys{Key: bytes.Repeat([]byte{b}, 16), IV: bytes.Repeat([]byte{b + 1}, 12), Secret: bytes.Repeat([]byte{b + 2}, 32)}
+	}
+	a, b := key(1), key(7)
+	var srv, cli tlsrec.Conn
+	if err := srv.Init(&tlsrec.Session{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, Read: a, Write: b}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Init(&tlsrec.Session{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, Read: b, Write: a}); err != nil {
+		t.Fatal(err)
+	}
+	return &srv, &cli
+}
+
+// firstDiff returns the first index where a and b differ.
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// noHandler answers nothing: the stage tests queue output themselves.
+var noHandler = httpcore.HandlerFunc(func(*httpcore.Request, *httpcore.Response) *httpcore.Op { return nil })
