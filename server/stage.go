@@ -107,6 +107,18 @@ func (identity) TrailerLen() int                      { return 0 }
 func (identity) SealInPlace(rec []byte, n int) []byte { return rec[:n] }
 func (identity) Pending() bool                        { return false }
 
+// borrowSealer seals plaintext from a segment of the stage's queue that
+// lives in one of the queue's chunks, which only the stage reads: TLS 1.3
+// encrypts from it directly, borrowing the byte after a record's plaintext
+// for the content type, instead of copying it into the record first
+// (tlsrec.Conn.SealBorrow). Only such a segment has capacity past its
+// length (outq.go: it reaches its chunk's end); memory queued by reference
+// (a cached body other connections read meanwhile) has none and is never
+// lent, not even inside.
+type borrowSealer tlsrec.Conn
+
+func (b *borrowSealer) Seal(dst, p []byte) []byte { return (*tlsrec.Conn)(b).SealBorrow(dst, p) }
+
 // stageOf returns c's stage and its sealer, or nil when the protocol
 // writes straight to c.out (plaintext or kernel TLS HTTP/1.1, and a TLS
 // connection still in its handshake).
@@ -154,7 +166,11 @@ func (w *worker) flushStage(c *conn, st *stage, s recordSealer) {
 			// A TLS record carries at most MaxPlaintext bytes;
 			// plaintext pieces fill a pooled chunk.
 			n := min(len(sg.b), stageLimit(s))
-			c.out.appendSealed(&w.chunks, sg.b[:n], s.SealedLen(n)+tlsControlRoom, s)
+			var ss sealer = s
+			if t, ok := s.(*tlsrec.Conn); ok && cap(sg.b) > len(sg.b) {
+				ss = (*borrowSealer)(t) // sg is in a chunk (see borrowSealer)
+			}
+			c.out.appendSealed(&w.chunks, sg.b[:n], s.SealedLen(n)+tlsControlRoom, ss)
 			w.staged(c, st, int64(n))
 			continue
 		}

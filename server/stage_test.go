@@ -9,6 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ringhttpd/ringhttpd/httpcore"
 	"github.com/ringhttpd/ringhttpd/tlsrec"
@@ -39,6 +42,14 @@ func TestStageReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	// Memory queued by reference is a cached body other connections read
+	// meanwhile: read-only here, so that a write to it (even one undone
+	// at once) faults.
+	ro, err := unix.Mmap(int(f.Fd()), 0, len(src), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(ro)
 
 	for _, sealed := range []bool{false, true} {
 		for seed := range uint64(40) {
@@ -53,13 +64,17 @@ func TestStageReads(t *testing.T) {
 				s, peer = testRecordPair(t)
 			}
 
-			// Queue what a protocol would.
+			// Queue what a protocol would, in groups, some queued
+			// while earlier ones are being staged and sent.
 			var want []byte
 			var refs []*fdRef
-			for range 1 + rng.IntN(12) {
+			groups := 1 + rng.IntN(12)
+			queueGroup := func() {
+				groups--
 				ref := &fdRef{f: f}
 				refs = append(refs, ref)
 				off := int64(rng.IntN(64 << 10))
+				lastFile := false
 				for range 1 + rng.IntN(8) {
 					switch rng.IntN(6) {
 					case 0: // memory too large to ride with a range
@@ -68,6 +83,16 @@ func TestStageReads(t *testing.T) {
 						want = append(want, src[:m]...)
 					case 1: // a jump: not contiguous with the range before
 						off += int64(1 + rng.IntN(5000))
+					case 3: // a body by reference
+						m := rng.IntN(40000)
+						st.plain.appendRef(&w.chunks, ro[m:2*m])
+						want = append(want, src[m:2*m]...)
+					case 2: // answers from memory (HEADERS, DATA, small bodies)
+						for range 1 + rng.IntN(12) {
+							m := 1 + rng.IntN(4000)
+							st.plain.appendCopy(&w.chunks, src[m:2*m])
+							want = append(want, src[m:2*m]...)
+						}
 					}
 					head := src[100 : 100+9]
 					st.plain.appendCopy(&w.chunks, head)
@@ -76,21 +101,30 @@ func TestStageReads(t *testing.T) {
 					if rng.IntN(8) == 0 {
 						n = int64(1 + rng.IntN(200<<10)) // a whole HTTP/1.1 body
 					}
-					n = min(n, int64(len(src))-off)
-					st.plain.appendFile(&w.chunks, ref, off, n)
+					n = max(0, min(n, int64(len(src))-off))
+					lastFile = st.plain.appendFile(&w.chunks, ref, off, n)
 					want = append(want, src[off:off+n]...)
 					off += n
 				}
-				st.plain.markRelease()
+				if lastFile {
+					st.plain.markRelease()
+				} else {
+					st.plain.appendRelease(&w.chunks, ref)
+				}
 				if rng.IntN(3) == 0 {
 					st.plain.appendRelease(&w.chunks, &fdRef{f: f}) // a marker between ranges
 					refs = append(refs, nil)
 				}
 			}
+			queueGroup()
 
 			// Stage, and drain c.out the way a socket would.
 			var wire []byte
+			sent := 0
 			for range 10000 {
+				if groups > 0 && rng.IntN(2) == 0 {
+					queueGroup()
+				}
 				w.flushStage(c, st, s)
 				if st.rd != nil {
 					t.Fatalf("seed %d: fakeLoop reads complete at once", seed)
@@ -98,14 +132,25 @@ func TestStageReads(t *testing.T) {
 				if c.kill {
 					t.Fatalf("seed %d sealed %v: connection killed", seed, sealed)
 				}
+				checkPoolFree(t, &w.chunks, &c.out, &st.plain)
+				// Send part of c.out, as a socket would.
+				n := c.out.bytes
+				if rng.IntN(2) == 0 {
+					n = rng.Int64N(n + 1)
+				}
 				for _, sg := range c.out.pending() {
 					if sg.file != nil {
 						t.Fatalf("seed %d: a file range reached c.out", seed)
 					}
-					wire = append(wire, sg.b...)
+					k := min(int64(len(sg.b)), n-int64(len(wire)-sent))
+					if k <= 0 {
+						break
+					}
+					wire = append(wire, sg.b[:k]...)
 				}
-				c.out.advance(&w.chunks, c.out.bytes)
-				if st.plain.empty() {
+				c.out.advance(&w.chunks, n)
+				sent = len(wire)
+				if groups == 0 && st.plain.empty() && c.out.empty() {
 					break
 				}
 			}
@@ -186,6 +231,26 @@ func TestStageReadBatches(t *testing.T) {
 		t.Fatalf("%d bytes read in %d reads, file released %d times", total, len(fl.reads), ref.released)
 	}
 	t.Logf("%d frames in %d reads", frames, len(fl.reads))
+}
+
+// checkPoolFree fails t when a chunk in the pool's free list holds bytes
+// still pending in one of qs (it went back while referenced).
+func checkPoolFree(t *testing.T, pool *chunkPool, qs ...*outq) {
+	t.Helper()
+	for _, ch := range pool.free {
+		lo := uintptr(unsafe.Pointer(unsafe.SliceData(ch[:1])))
+		hi := lo + uintptr(cap(ch))
+		for _, q := range qs {
+			for _, sg := range q.pending() {
+				if sg.file != nil || len(sg.b) == 0 {
+					continue
+				}
+				if p := uintptr(unsafe.Pointer(unsafe.SliceData(sg.b))); p >= lo && p < hi {
+					t.Fatalf("a free chunk holds %d pending bytes", len(sg.b))
+				}
+			}
+		}
+	}
 }
 
 // testRecordPair returns a TLS 1.3 record layer of a server and its peer's

@@ -470,6 +470,50 @@ func (c *Conn) Seal(dst, p []byte) []byte {
 	return dst
 }
 
+// SealBorrow is Seal for plaintext the caller owns and no one else reads
+// meanwhile: where p has capacity past a record's plaintext, TLS 1.3 lends
+// the byte there to the record's content type for the time of the
+// encryption (and restores it), so that the AEAD reads p itself instead of
+// a copy of p in the record. The records are the same as Seal's.
+func (c *Conn) SealBorrow(dst, p []byte) []byte {
+	if c.vers != tls.VersionTLS13 {
+		return c.Seal(dst, p)
+	}
+	dst = c.flushControl(dst)
+	if c.closed || c.kernel || c.kernelTX {
+		return dst
+	}
+	for len(p) > 0 {
+		m := min(len(p), MaxPlaintext)
+		if cap(p) > m {
+			dst = c.sealBorrowed(dst, p[:m+1])
+		} else {
+			dst = c.seal(dst, recordAppData, p[:m])
+		}
+		p = p[m:]
+	}
+	return dst
+}
+
+// sealBorrowed appends one TLS 1.3 application data record holding pt
+// but its last byte, which it borrows for the content type.
+func (c *Conn) sealBorrowed(dst, pt []byte) []byte {
+	hl, n := c.HeaderLen(), len(pt)-1
+	total := hl + n + c.TrailerLen()
+	dst = slices.Grow(dst, total)
+	off := len(dst)
+	dst = dst[:off+total]
+	rec := dst[off:]
+	c.header(rec, recordAppData, total)
+	saved := pt[n]
+	pt[n] = recordAppData
+	h := &c.out
+	h.aead.Seal(rec[hl:hl], h.xorNonce(), pt, rec[:recordHeaderLen])
+	pt[n] = saved
+	h.keys.Seq++
+	return dst
+}
+
 // CloseNotify appends the control records owed and a close_notify alert;
 // nothing is sealed after it.
 func (c *Conn) CloseNotify(dst []byte) []byte {

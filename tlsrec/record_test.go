@@ -152,6 +152,39 @@ func TestSealInPlace(t *testing.T) {
 	}
 }
 
+// TestSealBorrow checks that SealBorrow makes Seal's records, whether p
+// has a byte to lend or not, across record boundaries, and leaves p as it
+// was.
+func TestSealBorrow(t *testing.T) {
+	for _, ts := range testSuites {
+		t.Run(ts.name, func(t *testing.T) {
+			s := randomSession(t, ts.vers, ts.suite)
+			a, cli := pair(t, s)
+			b, _ := pair(t, s)
+			src := make([]byte, 3*MaxPlaintext+100)
+			rand.Read(src)
+			keep := bytes.Clone(src)
+			for _, n := range []int{1, 100, MaxPlaintext - 1, MaxPlaintext, MaxPlaintext + 1, 2*MaxPlaintext + 7} {
+				for _, spare := range []int{0, 1, 50} {
+					p := src[: n : n+spare]
+					want := a.Seal(nil, p)
+					got := b.SealBorrow(nil, p)
+					if !bytes.Equal(got, want) {
+						t.Fatalf("%d bytes (spare %d): SealBorrow's records differ from Seal's", n, spare)
+					}
+					if !bytes.Equal(src, keep) {
+						t.Fatalf("%d bytes (spare %d): p changed", n, spare)
+					}
+					plain, err := openAll(cli, got, nil)
+					if err != nil || !bytes.Equal(plain, p) {
+						t.Fatalf("%d bytes (spare %d): opened %d bytes, %v", n, spare, len(plain), err)
+					}
+				}
+			}
+		})
+	}
+}
+
 // controlRecord seals a record of any type with c's write key (a test-only
 // way to send what a misbehaving or re-keying client sends).
 func controlRecord(c *Conn, typ byte, p []byte) []byte { return c.seal(nil, typ, p) }
@@ -388,6 +421,21 @@ func BenchmarkSeal(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				out = srv.Seal(out[:0], body)
+			}
+		})
+	}
+}
+
+func BenchmarkSealBorrow(b *testing.B) {
+	for _, ts := range testSuites {
+		b.Run(ts.name, func(b *testing.B) {
+			srv, _ := pair(b, randomSession(b, ts.vers, ts.suite))
+			body := make([]byte, MaxPlaintext, MaxPlaintext+1)
+			out := make([]byte, 0, 2*MaxPlaintext)
+			b.SetBytes(MaxPlaintext)
+			b.ReportAllocs()
+			for b.Loop() {
+				out = srv.SealBorrow(out[:0], body)
 			}
 		})
 	}
