@@ -30,14 +30,18 @@ const h2Budget = outHighWater
 // exchanges waiting for an op (their stream ids in ex.stream), in no
 // particular order.
 type h2State struct {
-	conn   h2.Conn
-	c      *conn
-	st     stage // frames with file ranges, read into memory (stage.go)
-	in     []byte
-	parked []*exchange
-	sink   h2Sink
-	goaway bool // GoAway sent for the worker's shutdown
-	failed bool // a connection error: close once its GOAWAY is sent
+	conn h2.Conn
+	c    *conn
+	st   stage // frames with file ranges, read into memory (stage.go)
+	// staging: output goes through st, from the first file range queued
+	// (on an engine that reads them: worker.stageH2Files) until st is
+	// empty again; frames from memory go straight to c.out otherwise.
+	staging bool
+	in      []byte
+	parked  []*exchange
+	sink    h2Sink
+	goaway  bool // GoAway sent for the worker's shutdown
+	failed  bool // a connection error: close once its GOAWAY is sent
 }
 
 // h2Sink is the connection's output queue seen as an h2.Sink.
@@ -51,6 +55,9 @@ func (s *h2Sink) Write(p []byte) { s.c.pq().appendCopy(&s.w.chunks, p) }
 func (s *h2Sink) WriteRef(p []byte) { s.c.pq().appendBody(&s.w.chunks, p) }
 
 func (s *h2Sink) WriteFile(f httpcore.FileRef, off, n int64, release bool) {
+	if h := s.c.h2; s.w.stageH2Files && !h.staging {
+		h.staging = true
+	}
 	q := s.c.pq()
 	if n <= 0 {
 		if release {
@@ -91,7 +98,7 @@ func (w *worker) h2Closed(c *conn) {
 	st.conn.Release()   // cancels the streams: parked exchanges are marked
 	st.c = nil
 	st.sink = h2Sink{}
-	st.goaway, st.failed = false, false
+	st.goaway, st.failed, st.staging = false, false, false
 	clear(st.parked)
 	st.parked = st.parked[:0]
 	if cap(st.in) > 2*h2.DefaultMaxFrameSize {

@@ -181,6 +181,32 @@ func (q *outq) fixLast() {
 	s.b = q.cur[start:len(q.cur):cap(q.cur)]
 }
 
+// moveFront moves q's first segment, memory that owns its chunk, to the
+// end of dst by reference: dst takes the chunk (and may fill the room left
+// in it), q stops filling it. It returns the bytes moved, which q still
+// counts until the caller advances q past them (the segment then retires
+// without returning the chunk).
+//
+// It relies on what appendSealed and appendChunk keep true: a segment in a
+// chunk reaches the chunk's end in capacity (fixLast), so the chunk is
+// chunk[:cap(chunk)] and the segment starts at cap(chunk)-cap(b).
+func (q *outq) moveFront(pool *chunkPool, dst *outq) int64 {
+	s := &q.segs[q.head]
+	if q.cur != nil && q.curAt == q.head {
+		q.cur = nil
+	}
+	chunk := s.chunk[:cap(s.chunk)]
+	s.chunk = nil
+	start := cap(chunk) - cap(s.b)
+	end := start + len(s.b)
+	dst.bytes += int64(len(s.b))
+	dst.cur = chunk[:end]
+	dst.add(pool, seg{b: chunk[start:end:end], chunk: chunk[:0]})
+	dst.curAt = len(dst.segs) - 1
+	dst.fixLast()
+	return int64(len(s.b))
+}
+
 // appendRef queues p by reference: p must stay unchanged until it is sent.
 func (q *outq) appendRef(pool *chunkPool, p []byte) {
 	if len(p) == 0 {

@@ -126,7 +126,7 @@ func (c *conn) stageOf() (*stage, recordSealer) {
 	if t := c.tls; t != nil && t.up && !t.kernelTX {
 		return &t.st, &t.rec
 	}
-	if st := c.h2; st != nil && c.w.stageH2Files {
+	if st := c.h2; st != nil && st.staging {
 		return &st.st, identity{}
 	}
 	return nil, nil
@@ -155,14 +155,29 @@ func (c *conn) stageBytes() int64 {
 }
 
 // flushStage moves what c's stage holds into c.out, transformed, up to
-// stageHighWater, asking the engine to read file ranges.
+// stageHighWater, asking the engine to read file ranges. An HTTP/2
+// connection's stage of file frames is left, once empty, until the next
+// file range (h2Sink.WriteFile).
 func (w *worker) flushStage(c *conn, st *stage, s recordSealer) {
+	w.stageMore(c, st, s)
+	if h := c.h2; h != nil && st == &h.st && st.plain.empty() && st.rd == nil {
+		h.staging = false
+	}
+}
+
+func (w *worker) stageMore(c *conn, st *stage, s recordSealer) {
 	for st.rd == nil && c.out.bytes < stageHighWater {
 		segs := st.plain.pending()
 		if len(segs) == 0 {
 			return
 		}
 		if sg := &segs[0]; sg.file == nil && !preFile(segs) {
+			if _, plain := s.(identity); plain && sg.chunk != nil {
+				// Plaintext in a chunk of its own: the chunk moves to
+				// c.out as it is, not copied.
+				w.staged(c, st, st.plain.moveFront(&w.chunks, &c.out))
+				continue
+			}
 			// A TLS record carries at most MaxPlaintext bytes;
 			// plaintext pieces fill a pooled chunk.
 			n := min(len(sg.b), stageLimit(s))
