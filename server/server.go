@@ -74,7 +74,9 @@
 //     queue (coalesced chunks, references, file ranges, release markers).
 //   - transport: tls.go (handshake on helper goroutines, userspace records
 //     sealed into the output queue, file ranges read and sealed in place;
-//     kernel TLS via ktls_*.go).
+//     kernel TLS via ktls_*.go); stage.go (output transformed on its way
+//     to the queue: sealed by TLS, and HTTP/2 file ranges read into memory
+//     on the uring engine, a batch of whole records per engine read).
 //   - protocol: h1.go (HTTP/1.1 with httpcore.Parser; input held between
 //     reads in pooled h1holds), h2.go (HTTP/2 with package h2's state
 //     machine).
