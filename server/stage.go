@@ -293,6 +293,11 @@ func (w *worker) stageDone(c *conn, st *stage, s recordSealer, res int32) bool {
 		w.markDirty(c)
 		return false
 	}
+	if s.Pending() {
+		// A KeyUpdate the peer asked for while the read ran: ours goes
+		// first, and the records are sealed with the new keys.
+		c.out.appendSealed(&w.chunks, nil, tlsControlRoom, s)
+	}
 	left, retired := int(res), 0
 	ci, end := 0, 0 // the chunk being filled, and its sealed bytes
 	for i := 0; i < rd.n && left > 0; i++ {
@@ -338,6 +343,7 @@ func (w *worker) putRead(rd *stageRead) {
 		}
 	}
 	clear(rd.bufs[:rd.n])
+	clear(rd.vec[:rd.n])
 	rd.n = 0
 	w.readFree.put(rd)
 }
