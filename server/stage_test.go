@@ -33,15 +33,7 @@ func (r *fdRef) Release() { r.released++ }
 // exactly the plaintext queued, each file released once, every chunk back.
 func TestStageReads(t *testing.T) {
 	src := pattern(512 << 10)
-	path := filepath.Join(t.TempDir(), "body")
-	if err := os.WriteFile(path, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := testBodyFile(t, src)
 	// Memory queued by reference is a cached body other connections read
 	// meanwhile: read-only here, so that a write to it (even one undone
 	// at once) faults.
@@ -190,15 +182,7 @@ func TestStageReads(t *testing.T) {
 // no frame split between reads.
 func TestStageReadBatches(t *testing.T) {
 	src := pattern(1 << 20)
-	path := filepath.Join(t.TempDir(), "body")
-	if err := os.WriteFile(path, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := testBodyFile(t, src)
 	w, fl := newCoreWorker(t, noHandler, nil)
 	c := &conn{w: w, fd: 1}
 	st := &stage{}
@@ -252,6 +236,22 @@ func checkPoolFree(t *testing.T, pool *chunkPool, qs ...*outq) {
 			}
 		}
 	}
+}
+
+// testBodyFile writes src to a file and returns it open, closed at the
+// test's end.
+func testBodyFile(t *testing.T, src []byte) *os.File {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "body")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
 // testRecordPair returns a TLS 1.3 record layer of a server and its peer's

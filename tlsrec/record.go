@@ -457,18 +457,7 @@ func (c *Conn) Pending() bool {
 // the extended slice (grown as append does when its capacity is short).
 // Seal(dst, nil) only flushes control records. Once an alert is sealed
 // (CloseNotify, or the alert after an Open error) Seal appends nothing more.
-func (c *Conn) Seal(dst, p []byte) []byte {
-	dst = c.flushControl(dst)
-	if c.closed || c.kernel || c.kernelTX {
-		return dst
-	}
-	for len(p) > 0 {
-		m := min(len(p), MaxPlaintext)
-		dst = c.seal(dst, recordAppData, p[:m])
-		p = p[m:]
-	}
-	return dst
-}
+func (c *Conn) Seal(dst, p []byte) []byte { return c.sealData(dst, p, false) }
 
 // SealBorrow is Seal for plaintext the caller owns and no one else reads
 // meanwhile: where p has capacity past a record's plaintext, TLS 1.3 lends
@@ -476,16 +465,19 @@ func (c *Conn) Seal(dst, p []byte) []byte {
 // encryption (and restores it), so that the AEAD reads p itself instead of
 // a copy of p in the record. The records are the same as Seal's.
 func (c *Conn) SealBorrow(dst, p []byte) []byte {
-	if c.vers != tls.VersionTLS13 {
-		return c.Seal(dst, p)
-	}
+	return c.sealData(dst, p, c.vers == tls.VersionTLS13)
+}
+
+// sealData is Seal; lend says p's byte after each record's plaintext may
+// be borrowed (SealBorrow).
+func (c *Conn) sealData(dst, p []byte, lend bool) []byte {
 	dst = c.flushControl(dst)
 	if c.closed || c.kernel || c.kernelTX {
 		return dst
 	}
 	for len(p) > 0 {
 		m := min(len(p), MaxPlaintext)
-		if cap(p) > m {
+		if lend && cap(p) > m {
 			dst = c.sealBorrowed(dst, p[:m+1])
 		} else {
 			dst = c.seal(dst, recordAppData, p[:m])
@@ -499,12 +491,8 @@ func (c *Conn) SealBorrow(dst, p []byte) []byte {
 // but its last byte, which it borrows for the content type.
 func (c *Conn) sealBorrowed(dst, pt []byte) []byte {
 	hl, n := c.HeaderLen(), len(pt)-1
-	total := hl + n + c.TrailerLen()
-	dst = slices.Grow(dst, total)
-	off := len(dst)
-	dst = dst[:off+total]
-	rec := dst[off:]
-	c.header(rec, recordAppData, total)
+	dst, rec := c.grow(dst, n)
+	c.header(rec, recordAppData, len(rec))
 	saved := pt[n]
 	pt[n] = recordAppData
 	h := &c.out
@@ -562,18 +550,14 @@ func (c *Conn) flushControl(dst []byte) []byte {
 // seal appends one record of content type typ holding p.
 func (c *Conn) seal(dst []byte, typ byte, p []byte) []byte {
 	hl := c.HeaderLen()
-	total := hl + len(p) + c.TrailerLen()
-	dst = slices.Grow(dst, total)
-	off := len(dst)
-	dst = dst[:off+total]
-	rec := dst[off:]
+	dst, rec := c.grow(dst, len(p))
 	if c.vers == tls.VersionTLS13 {
 		copy(rec[hl:], p)
 		c.sealInPlace(rec, typ, len(p))
 		return dst
 	}
 	// TLS 1.2 seals from p directly: its plaintext needs no trailer byte.
-	c.header(rec, typ, total)
+	c.header(rec, typ, len(rec))
 	h := &c.out
 	if c.suite.cipher == ChaCha20Poly1305 {
 		h.aead.Seal(rec[hl:hl], h.xorNonce(), p, h.aad12(typ, len(p)))
@@ -582,6 +566,16 @@ func (c *Conn) seal(dst []byte, typ byte, p []byte) []byte {
 	}
 	h.keys.Seq++
 	return dst
+}
+
+// grow extends dst by one record of n bytes of plaintext and returns it
+// with the record's place.
+func (c *Conn) grow(dst []byte, n int) (out, rec []byte) {
+	total := c.HeaderLen() + n + c.TrailerLen()
+	dst = slices.Grow(dst, total)
+	off := len(dst)
+	dst = dst[:off+total]
+	return dst, dst[off:]
 }
 
 // header writes the record header (and TLS 1.2 AES-GCM's explicit nonce,
