@@ -10,14 +10,21 @@ import (
 // This file is the response field block encoder (RFC 7541). Fields that
 // repeat across responses (server, content-type, vary, cache-control, the
 // date of the current second...) enter the dynamic table once and go out as
-// one-byte references after that; fields that differ per resource (etag,
-// last-modified, content-length...) are literals that never enter it, so
-// they do not evict the useful entries. Nothing allocates once the table's
+// one-byte references after that. Fields that describe one resource (etag,
+// last-modified, content-length) enter it the second time the connection
+// sends them (the encoder remembers the last few it sent as literals): a
+// resource asked for again and again costs references from its third
+// answer on, and a page of assets each asked for once evicts nothing.
+// Fields that differ per response (content-range, set-cookie, location...)
+// are literals that never enter it. Nothing allocates once the table's
 // arena has grown.
 
 // maxEncTable bounds the dynamic table the encoder uses, whatever the peer
 // allows (RFC 7541's default, 4096).
 const maxEncTable = defaultHeaderTable
+
+// seenLen is how many per-resource fields sent once the encoder remembers.
+const seenLen = 8
 
 // encEntry is one dynamic table entry: name and value at off in the arena.
 type encEntry struct {
@@ -39,9 +46,15 @@ type encoder struct {
 	lowest  int  // smallest peerMax since the last block (for the size updates)
 	update  bool // the next block starts with size updates
 
-	// gen identifies the table state: it changes on every insertion,
-	// eviction and size change, and never repeats within the encoder's
-	// life (reset keeps counting), so equal gens mean equal tables.
+	// seen holds hashes of the per-resource fields last sent as literals
+	// (seenNext is the slot to overwrite): one sent again enters the table.
+	seen     [seenLen]uint64
+	seenNext int
+
+	// gen identifies the encoder's state (table and seen): it changes on
+	// every insertion, eviction, size change and seen entry, and never
+	// repeats within the encoder's life (reset keeps counting), so equal
+	// gens mean equal states.
 	gen   uint64
 	cache [blockCacheLen]cachedBlock
 	next  int // the cache slot to reuse when none is stale
@@ -146,29 +159,61 @@ func (e *encoder) find(name, value []byte) uint64 {
 	return 0
 }
 
-// indexable reports whether a response field is worth a table entry: not a
-// field whose value is per resource or per response, and small enough not
-// to crowd out the others.
-func (e *encoder) indexable(name, value []byte) bool {
+// Indexing decisions for a response field (index).
+const (
+	litOnly  = iota // a literal that never enters the table
+	addNow          // a literal that enters the table
+	addTwice        // a literal that enters the table when sent a second time
+)
+
+// index says whether a response field is worth a table entry: not one
+// whose value is per response, nor one too big to leave room for the
+// others; one whose value is per resource only once it repeats.
+func (e *encoder) index(name, value []byte) int {
 	if len(name)+len(value)+32 > e.max/4 {
-		return false
+		return litOnly
 	}
 	switch string(name) {
-	case "content-length", "content-range", "etag", "last-modified", "location", "set-cookie",
-		"age", "expires", "content-disposition", "retry-after", "www-authenticate", "refresh", "link":
-		return false
+	case "content-length", "etag", "last-modified":
+		return addTwice
+	case "content-range", "location", "set-cookie", "age", "expires", "content-disposition",
+		"retry-after", "www-authenticate", "refresh", "link":
+		return litOnly
 	}
-	return true
+	return addNow
+}
+
+// sentBefore reports whether name: value is among the per-resource fields
+// recently sent as literals, and remembers it when it is not.
+func (e *encoder) sentBefore(name, value []byte) bool {
+	h := uint64(14695981039346656037) // FNV-1a
+	for _, b := range name {
+		h = (h ^ uint64(b)) * 1099511628211
+	}
+	h = (h ^ ':') * 1099511628211
+	for _, b := range value {
+		h = (h ^ uint64(b)) * 1099511628211
+	}
+	for _, x := range e.seen {
+		if x == h {
+			return true
+		}
+	}
+	e.seen[e.seenNext] = h
+	e.seenNext = (e.seenNext + 1) % seenLen
+	e.gen++ // a block that changed seen must not be replayed from the cache
+	return false
 }
 
 // field appends one field: a reference when the table has it, else a
-// literal (entering the table when indexable) with a static-table name
-// when there is one (nameIdx) and a Huffman-coded value when shorter.
+// literal (entering the table when index says so) with a static-table
+// name when there is one (nameIdx) and a Huffman-coded value when shorter.
 func (e *encoder) field(dst, name, value []byte, nameIdx uint64) []byte {
 	if i := e.find(name, value); i != 0 {
 		return appendVarInt(dst, 7, 0x80, i)
 	}
-	if e.indexable(name, value) {
+	how := e.index(name, value)
+	if how == addNow || how == addTwice && e.sentBefore(name, value) {
 		// Literal with incremental indexing (RFC 7541 §6.2.1).
 		if nameIdx != 0 {
 			dst = appendVarInt(dst, 6, 0x40, nameIdx)

@@ -337,3 +337,56 @@ func TestEncoderTable(t *testing.T) {
 		t.Errorf("arena grew to %d", len(e.arena))
 	}
 }
+
+// TestEncoderPerResourceFields: etag, last-modified and content-length
+// enter the table only when the connection sends them a second time. A
+// page of assets each asked for once leaves the table with the fields all
+// its answers share; a resource asked for again is then indexed, and its
+// block shrinks to references from its third answer.
+func TestEncoderPerResourceFields(t *testing.T) {
+	var e encoder
+	e.reset()
+	dec := hpack.NewDecoder(4096, nil)
+	head := func(i int) []byte {
+		return []byte("Content-Type: text/css\r\nContent-Length: " + strconv.Itoa(1000+i) +
+			"\r\nETag: \"" + strconv.Itoa(i) + "-a1b2c3\"\r\nLast-Modified: Mon, 02 Jan 2006 15:04:05 GMT\r\n" +
+			"Server: ringhttpd\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\n")
+	}
+	perResource := func() (n int) {
+		for i := e.first; i < len(e.ents); i++ {
+			x := e.ents[i]
+			switch string(e.arena[x.off : x.off+x.nlen]) {
+			case "content-length", "etag", "last-modified":
+				n++
+			}
+		}
+		return n
+	}
+	for i := 0; i < 50; i++ {
+		fieldsOf(t, dec, e.appendBlock(nil, 200, head(i)))
+	}
+	// last-modified is the same on every asset: it repeats, so it is
+	// indexed; each asset's own etag and length are not.
+	if n := perResource(); n != 1 {
+		t.Fatalf("%d per-resource entries after 50 assets asked for once, want 1 (the shared last-modified)", n)
+	}
+	common := len(e.appendBlock(nil, 200, head(50)))
+	var sizes []int
+	for k := 0; k < 3; k++ {
+		b := e.appendBlock(nil, 200, head(7))
+		want := ":status: 200\ncontent-type: text/css\ncontent-length: 1007\netag: \"7-a1b2c3\"\n" +
+			"last-modified: Mon, 02 Jan 2006 15:04:05 GMT\nserver: ringhttpd\ndate: Mon, 02 Jan 2006 15:04:05 GMT"
+		if got := fieldsOf(t, dec, b); got != want {
+			t.Fatalf("answer %d:\n%s\nwant\n%s", k, got, want)
+		}
+		sizes = append(sizes, len(b))
+	}
+	// Asset 7 was sent once among the 50 but has left the seen ring since:
+	// its second answer is a literal again, its third enters the table.
+	if n := perResource(); n != 3 {
+		t.Fatalf("%d per-resource entries after asset 7 was asked for 3 more times, want 3", n)
+	}
+	if sizes[2] != 7 || sizes[0] < common-3 || sizes[1] < common-3 {
+		t.Fatalf("asset 7's blocks %v bytes (another asset's %d): want the last all references", sizes, common)
+	}
+}
