@@ -220,6 +220,33 @@ func TestRevalidateUnchanged(t *testing.T) {
 	}
 }
 
+// TestRevalidateRequestTime: a request's Now (the server's loop-turn
+// clock) decides freshness, not a clock read per request: stamped within
+// the interval it is a hit, stamped past it a revalidation, with no sleep.
+func TestRevalidateRequestTime(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "a.txt"), "same")
+	h := newHandler(t, Config{Root: root, Revalidate: time.Hour, NoPrecompressed: true})
+	w := h.ForWorker(0)
+	at := func(d time.Duration) *request {
+		r := newRequest(GET, "/a.txt")
+		r.req.Now = time.Now().Add(d)
+		return r
+	}
+	serve(t, w, at(0))
+	if r := serve(t, w, at(time.Minute)); len(r.ops) != 0 || string(r.body) != "same" {
+		t.Errorf("a request a minute later (interval an hour): ops %v body %q", r.ops, r.body)
+	}
+	if r := serve(t, w, at(2*time.Hour)); !equalOps(r.ops, []httpcore.OpKind{httpcore.OpStatx}) || string(r.body) != "same" {
+		t.Errorf("a request two hours later: ops %v body %q, want one statx", r.ops, r.body)
+	}
+	// The revalidation's answer (a completed op) stamps the entry with the
+	// clock: a request stamped just after that is a hit again.
+	if r := serve(t, w, at(time.Minute)); len(r.ops) != 0 {
+		t.Errorf("a request after the revalidation: ops %v", r.ops)
+	}
+}
+
 func equalOps(a, b []httpcore.OpKind) bool {
 	if len(a) != len(b) {
 		return false

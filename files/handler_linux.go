@@ -220,6 +220,15 @@ func (h *Handler) Close() error {
 // system call).
 func (h *Handler) now() int64 { return int64(time.Since(h.epoch)) }
 
+// at is t on now's clock (a server's Request.Now: no clock read), or now
+// when t is zero.
+func (h *Handler) at(t time.Time) int64 {
+	if t.IsZero() {
+		return h.now()
+	}
+	return int64(t.Sub(h.epoch))
+}
+
 // fresh reports whether e may be used without revalidation at now.
 func (h *Handler) fresh(e *entry, now int64) bool {
 	return h.reval > 0 && now-e.checked < h.reval
@@ -236,6 +245,9 @@ type reqView struct {
 	query                                                   []byte
 	ifMatch, ifNoneMatch, ifModSince, ifUnmodSince, ifRange []byte
 	rng, ae                                                 []byte
+	// now is the request's time on the Serve path (Request.Now, on
+	// h.now's clock); 0 in a clone, whose answer waited: it reads the clock.
+	now int64
 }
 
 // Serve answers req. A cache hit fills resp without a system call or an
@@ -274,6 +286,7 @@ func (w *worker) Serve(req *httpcore.Request, resp *httpcore.Response) *httpcore
 		ifRange:      req.IfRange(),
 		rng:          req.Range(),
 		ae:           req.AcceptEncoding(),
+		now:          w.h.at(req.Now),
 	}
 	return w.lookup(key, &v, resp)
 }
@@ -285,7 +298,10 @@ func (w *worker) lookup(key []byte, v *reqView, resp *httpcore.Response) *httpco
 		w.misses++
 		return w.startMiss(key, 0, v, nil, resp)
 	}
-	now := w.h.now()
+	now := v.now
+	if now == 0 {
+		now = w.h.now()
+	}
 	if !w.h.fresh(e, now) {
 		// Later requests use e until this revalidation replaces it.
 		e.checked = now

@@ -1,5 +1,7 @@
 package httpcore
 
+import "time"
+
 // Method is a request method ringhttpd knows by name. Methods it does not know
 // parse as MethodUnknown (the engine answers 501).
 type Method uint8
@@ -79,6 +81,12 @@ type Request struct {
 	// Chunked; the engine sends no 100 Continue) and the connection closes
 	// after the answer, which should be a final error (417, 413).
 	Expect100 bool
+
+	// Now is when the server took the request up: the clock of the loop
+	// turn that parsed it, read once per turn rather than once per
+	// request. It is the zero Time when the caller did not set it; a
+	// handler then reads the clock itself.
+	Now time.Time
 
 	// The fields a file server consults on every request are found while
 	// the fields are added (by Parse or AddField), so that handlers never

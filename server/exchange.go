@@ -71,6 +71,7 @@ func (w *worker) handle(c *conn, req *httpcore.Request, resp *httpcore.Response)
 		w.redirectHTTPS(req, resp)
 		return nil
 	}
+	req.Now = w.wall
 	return w.callServe(req, resp)
 }
 
