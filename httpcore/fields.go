@@ -1,6 +1,9 @@
 package httpcore
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // fieldID names a request field httpcore interprets. The first nStored are
 // the ones a Request keeps a value of (see Request.known); fOther is every
@@ -318,7 +321,11 @@ func (r *Request) AddField(name, value []byte) error {
 			return errAddName
 		}
 	}
-	for _, c := range value {
+	i := 0
+	for i+8 <= len(value) && plain8(binary.LittleEndian.Uint64(value[i:])) {
+		i += 8 // as splitField: 8 plain bytes at a time
+	}
+	for _, c := range value[i:] {
 		if !valueChar[c] {
 			return errAddValue
 		}
