@@ -28,6 +28,10 @@ type headerBlock struct {
 	regular   bool // a regular field was seen: no pseudo-field may follow
 	status    int  // 414 or 431: answer that instead of serving
 	malformed bool // RFC 9113 §8.1.1: a stream error PROTOCOL_ERROR
+	// cached: the block is the request block cache's (loaded or stored);
+	// checked: loaded, and its fields passed checkRequest and AddField
+	// before, so they pass again (reqCache.checked).
+	cached, checked bool
 }
 
 // fragment feeds one field block fragment (wire bytes of frame) to the
@@ -196,8 +200,11 @@ func (c *Conn) endBlock() *Error {
 		}
 		return c.endRequest(s, false)
 	case blockRequest:
-		if hb.malformed || (hb.status == 0 && !(c.checkRequest(s) && c.buildRequest(s))) {
+		if hb.malformed || (hb.status == 0 && !((hb.checked || c.checkRequest(s)) && c.buildRequest(s, hb.checked))) {
 			return c.resetStream(s, ErrCodeProtocol, true)
+		}
+		if hb.cached && !hb.checked && hb.status == 0 {
+			c.rq.checked = true // the cache holds this block: it passed
 		}
 		if hb.status == 0 && s.declared > c.cfg.Limits.MaxBody {
 			hb.status = 413 // announced too large: answer before the body comes

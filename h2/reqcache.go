@@ -26,6 +26,9 @@ type reqCache struct {
 	gen uint64 // the decoder table's state: moves with every block that may change it
 	at  uint64 // gen when block was recorded
 	ok  bool
+	// checked: a stream with this block passed checkRequest and
+	// buildRequest, so one that replays it skips their byte checks.
+	checked bool
 
 	block                      []byte
 	arena                      []byte
@@ -40,7 +43,7 @@ type reqCache struct {
 // reset forgets the cached block (a new connection, a new table).
 func (r *reqCache) reset() {
 	r.gen++
-	r.ok = false
+	r.ok, r.checked = false, false
 }
 
 // tableNeutral reports whether b is a sequence of whole field
@@ -116,6 +119,7 @@ func (c *Conn) loadRequestBlock(frag []byte) bool {
 	s.method, s.scheme, s.path, s.auth = r.method, r.scheme, r.path, r.auth
 	s.hosts, s.cookies, s.declared = r.hosts, r.cookies, r.declared
 	hb.size, hb.fields, hb.regular = r.size, r.nfields, r.regular
+	hb.cached, hb.checked = true, r.checked
 	return true
 }
 
@@ -129,7 +133,8 @@ func (c *Conn) storeRequestBlock(frag []byte) {
 		return
 	}
 	r := &c.rq
-	r.ok, r.at = true, r.gen
+	r.ok, r.at, r.checked = true, r.gen, false
+	hb.cached = true
 	r.block = append(r.block[:0], frag...)
 	r.arena = append(r.arena[:0], s.arena...)
 	r.fields = append(r.fields[:0], s.fields...)

@@ -184,3 +184,67 @@ func TestRequestBlockCacheDifferential(t *testing.T) {
 		t.Errorf("%d cache hits in 3000 requests", hits)
 	}
 }
+
+// TestRequestBlockCacheChecked: a replayed request block skips the byte
+// checks only once the same block passed them. Blocks that leave the table
+// alone but fail checkRequest (a :path without its slash) or AddField (two
+// Authorization fields) are refused every time they are sent, and the cache
+// never marks them checked; a good one is served every time, and is marked
+// checked once it passed (its replays skip the checks).
+func TestRequestBlockCacheChecked(t *testing.T) {
+	lit := func(name, value string) []byte { // literal without indexing, literal name
+		return append(append(append([]byte{0x00, byte(len(name))}, name...), byte(len(value))), value...)
+	}
+	get := []byte{0x82, 0x87} // :method GET, :scheme https
+	badPath := append(append([]byte{}, get...), lit(":path", "x")...)
+	twoAuth := append(append(append(append([]byte{}, get...), 0x84), lit("authorization", "a")...), lit("authorization", "a")...)
+	good := append(append(append([]byte{}, get...), 0x84), lit("x-a", "1")...)
+
+	var c Conn
+	h := okHost(&c, "ok")
+	c.Init(&Config{}, h)
+	cl := newClient().preface()
+	if err := feedSplit(&c, cl.take()); err != nil {
+		t.Fatal(err)
+	}
+	var out memSink
+	rd := newReader()
+	id := uint32(1)
+	send := func(blk []byte) (string, bool) {
+		t.Helper()
+		cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: blk, EndStream: true, EndHeaders: true})
+		id += 2
+		if _, err := c.Feed(cl.take()); err != nil {
+			t.Fatal(err)
+		}
+		checked := c.rq.checked && string(c.rq.block) == string(blk)
+		c.Flush(&out, 1<<30)
+		return strings.TrimSpace(summary(rd.frames(t, out.drain()))), checked
+	}
+	for _, bad := range []struct {
+		name string
+		blk  []byte
+	}{{"path", badPath}, {"authorization", twoAuth}} {
+		for k := 0; k < 3; k++ {
+			got, checked := send(bad.blk)
+			if want := "RST " + strconv.Itoa(int(id-2)) + " PROTOCOL_ERROR"; !strings.HasSuffix(got, want) || checked {
+				t.Fatalf("bad %s, %d: %q (checked %v), want %q and never checked", bad.name, k, got, checked, want)
+			}
+		}
+	}
+	n := len(h.reqs)
+	for k := 0; k < 3; k++ {
+		got, checked := send(good)
+		if !strings.Contains(got, "HEADERS "+strconv.Itoa(int(id-2))+" 200") || !checked {
+			t.Fatalf("good block, %d: %q, checked %v", k, got, checked)
+		}
+	}
+	if len(h.reqs) != n+3 || n != 0 {
+		t.Fatalf("%d requests reached the host after the bad blocks, %d in all: want 0 and 3", n, len(h.reqs))
+	}
+	for _, r := range h.reqs {
+		if r.path != "/" || strings.Join(r.headers, ",") != "x-a: 1" {
+			t.Fatalf("request %s %v", r.path, r.headers)
+		}
+	}
+}

@@ -161,8 +161,10 @@ var emptyPath = []byte{}
 // Request's fields (Path and Query split as httpcore splits a target), the
 // regular ones through httpcore's Request.AddField, so that every field
 // means what it means on HTTP/1.1 (lists combined, singletons checked).
-// false means AddField rejected one: the request is malformed.
-func (c *Conn) buildRequest(s *stream) bool {
+// false means AddField rejected one: the request is malformed. checked says
+// these exact fields passed before (a replayed request block): they go in
+// through AddCheckedField.
+func (c *Conn) buildRequest(s *stream, checked bool) bool {
 	if s.cookies > 1 && s.cookieVal.s < 0 {
 		c.joinCookies(s)
 	}
@@ -194,7 +196,14 @@ func (c *Conn) buildRequest(s *stream) bool {
 			cookie = true
 			f.vs, f.ve = s.cookieVal.s, s.cookieVal.e
 		}
-		if r.AddField(name, s.arena[f.vs:f.ve:f.ve]) != nil {
+		value := s.arena[f.vs:f.ve:f.ve]
+		var err error
+		if checked {
+			err = r.AddCheckedField(name, value)
+		} else {
+			err = r.AddField(name, value)
+		}
+		if err != nil {
 			return false
 		}
 	}
@@ -206,7 +215,7 @@ func (c *Conn) buildRequest(s *stream) bool {
 func (c *Conn) dispatch(s *stream, built bool) {
 	r := &c.req
 	if !built {
-		c.buildRequest(s) // it passed at the end of the field block
+		c.buildRequest(s, false) // it passed at the end of the field block
 	}
 	if len(s.body) > 0 {
 		r.Body = s.body[:len(s.body):len(s.body)]

@@ -333,6 +333,22 @@ func (r *Request) AddField(name, value []byte) error {
 	if n := len(value); n > 0 && (value[0] == ' ' || value[0] == '\t' || value[n-1] == ' ' || value[n-1] == '\t') {
 		return errAddValue
 	}
+	return r.addRules(name, value)
+}
+
+// AddCheckedField is AddField without its byte checks, for a caller that
+// replays fields AddField accepted before: the same name and value bytes,
+// after the same fields, on a Request reset since (an HTTP/2 connection
+// whose client repeats a request's field block). The field rules still
+// run, so the Request ends up as AddField would leave it.
+func (r *Request) AddCheckedField(name, value []byte) error {
+	r.Headers = append(r.Headers, Header{Name: name, Value: value})
+	return r.addRules(name, value)
+}
+
+// addRules applies the rules of field name (its meaning, combining, the
+// accessors' values) to a line already in Headers.
+func (r *Request) addRules(name, value []byte) error {
 	id := lookupField(name)
 	first := r.rules.seen&id.bit() == 0
 	err := r.rules.add(id, value)
