@@ -29,6 +29,17 @@ func cleanPath(dst, raw []byte, dot dotPolicy) ([]byte, int) {
 		segStart := len(dst)
 		j := i
 		for ; j < len(raw) && raw[j] != '/'; j++ {
+			// A run of bytes that need nothing goes in at once.
+			k := j
+			for k < len(raw) && plainPathByte[raw[k]] {
+				k++
+			}
+			if k > j {
+				dst = append(dst, raw[j:k]...)
+				if j = k; j == len(raw) || raw[j] == '/' {
+					break
+				}
+			}
 			c := raw[j]
 			if c == '%' {
 				if j+2 >= len(raw) {
@@ -121,6 +132,15 @@ func (cfg *Config) dotPolicy() dotPolicy {
 	}
 	return dotWellKnown
 }
+
+// plainPathByte marks the raw bytes cleanPath copies as they are: not
+// '/', not '%', not a bad byte.
+var plainPathByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c != '/' && c != '%' && !badByte[c]
+	}
+	return t
+}()
 
 // badByte marks the decoded bytes no path may contain.
 var badByte = func() (t [256]bool) {
