@@ -65,7 +65,11 @@
 // responses (server, content-type, vary, the date of the current second)
 // enter the dynamic table once and are one-byte references after that;
 // per-resource fields (etag, last-modified, content-length) are literals
-// with static-table names, Huffman-coded when shorter. Connection,
+// with static-table names, Huffman-coded when shorter, that enter the table
+// when the connection sends them a second time (a resource asked for again).
+// Per-response fields (content-range, location, set-cookie...) never do. A
+// block that leaves the table alone is kept and copied the next time (the
+// block cache). Connection,
 // Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade and TE
 // are dropped. Bodies go out as DATA frames of at most the peer's
 // SETTINGS_MAX_FRAME_SIZE within both send windows: in-memory bytes by
