@@ -217,7 +217,10 @@ func TestRequestBlockCacheChecked(t *testing.T) {
 		if _, err := c.Feed(cl.take()); err != nil {
 			t.Fatal(err)
 		}
-		checked := c.rq.checked && string(c.rq.block) == string(blk)
+		if !c.rq.ok || string(c.rq.block) != string(blk) {
+			t.Fatalf("block %x is not the cached one: its replays would not test the cache", blk)
+		}
+		checked := c.rq.checked
 		c.Flush(&out, 1<<30)
 		return strings.TrimSpace(summary(rd.frames(t, out.drain()))), checked
 	}
