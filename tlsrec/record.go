@@ -490,16 +490,23 @@ func (c *Conn) sealData(dst, p []byte, lend bool) []byte {
 // sealBorrowed appends one TLS 1.3 application data record holding pt
 // but its last byte, which it borrows for the content type.
 func (c *Conn) sealBorrowed(dst, pt []byte) []byte {
-	hl, n := c.HeaderLen(), len(pt)-1
+	n := len(pt) - 1
 	dst, rec := c.grow(dst, n)
-	c.header(rec, recordAppData, len(rec))
 	saved := pt[n]
 	pt[n] = recordAppData
-	h := &c.out
-	h.aead.Seal(rec[hl:hl], h.xorNonce(), pt, rec[:recordHeaderLen])
+	c.seal13(rec, pt)
 	pt[n] = saved
-	h.keys.Seq++
+	c.out.keys.Seq++
 	return dst
+}
+
+// seal13 writes the TLS 1.3 record rec (header, then the encryption of
+// inner: the plaintext followed by its content type), reading inner
+// wherever it is (in rec itself when sealing in place).
+func (c *Conn) seal13(rec, inner []byte) {
+	h, hl := &c.out, c.HeaderLen()
+	c.header(rec, recordAppData, len(rec))
+	h.aead.Seal(rec[hl:hl], h.xorNonce(), inner, rec[:recordHeaderLen])
 }
 
 // CloseNotify appends the control records owed and a close_notify alert;
@@ -604,9 +611,8 @@ func (c *Conn) sealInPlace(rec []byte, typ byte, n int) []byte {
 	pt := rec[hl : hl+n]
 	switch {
 	case c.vers == tls.VersionTLS13:
-		c.header(rec, recordAppData, len(rec))
 		rec[hl+n] = typ
-		h.aead.Seal(pt[:0], h.xorNonce(), rec[hl:hl+n+1], rec[:recordHeaderLen])
+		c.seal13(rec, rec[hl:hl+n+1])
 	case c.suite.cipher == ChaCha20Poly1305:
 		c.header(rec, typ, len(rec))
 		h.aead.Seal(pt[:0], h.xorNonce(), pt, h.aad12(typ, n))
