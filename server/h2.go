@@ -55,8 +55,8 @@ func (s *h2Sink) Write(p []byte) { s.c.pq().appendCopy(&s.w.chunks, p) }
 func (s *h2Sink) WriteRef(p []byte) { s.c.pq().appendBody(&s.w.chunks, p) }
 
 func (s *h2Sink) WriteFile(f httpcore.FileRef, off, n int64, release bool) {
-	if h := s.c.h2; s.w.stageH2Files && !h.staging {
-		h.staging = true
+	if s.w.stageH2Files {
+		s.c.h2.staging = true
 	}
 	q := s.c.pq()
 	if n <= 0 {

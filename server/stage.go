@@ -363,8 +363,7 @@ func (w *worker) fileRead(c *conn, res int32) {
 		return
 	}
 	if c.fd < 0 {
-		w.putRead(st.rd)
-		st.rd = nil
+		w.endRead(st)
 		return
 	}
 	if w.stageDone(c, st, s, res) {
@@ -377,6 +376,11 @@ func (w *worker) fileRead(c *conn, res int32) {
 // socket is closed and no engine read uses st.rd's chunks any more.
 func (w *worker) dropStage(st *stage) {
 	st.plain.drop(&w.chunks)
+	w.endRead(st)
+}
+
+// endRead gives st's read (if any) back without using what it read.
+func (w *worker) endRead(st *stage) {
 	if st.rd != nil {
 		w.putRead(st.rd)
 		st.rd = nil
