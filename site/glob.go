@@ -13,7 +13,8 @@ import (
 //	*      any run of bytes without '/', possibly empty
 //	**     a whole segment only ("/a/**", "/a/**/b", "/**"): zero or more
 //	       segments; "/a/**" matches "/a", "/a/" and everything below
-//	\c     the byte c itself (to match a literal '*', '?', '[' or '{')
+//	\c     the byte c itself (to match a literal '*', '?', '[' or '{');
+//	       "\/" is just '/', which separates segments escaped or not
 //
 // A pattern has at most one "**" and at most one '*' per segment: with
 // those limits a match costs time linear in the path's length, whatever the
@@ -91,6 +92,9 @@ func compileGlob(pattern string) (*glob, error) {
 				return nil, fmt.Errorf("%w %q: trailing backslash", errGlob, pattern)
 			}
 			i++
+			if pattern[i] == '/' {
+				segStars = 0 // "\/" is '/', a separator like any other
+			}
 			lit.WriteByte(pattern[i])
 		case '?', '[', '{':
 			return nil, fmt.Errorf("%w %q: %q is not supported (only * and **; escape it with a backslash)", errGlob, pattern, c)

@@ -111,6 +111,8 @@ func globRegexp(t testing.TB, pattern string) *regexp.Regexp {
 	b.WriteString("(?s)^")
 	for i := 0; i < len(pattern); i++ {
 		switch c := pattern[i]; {
+		case c == '\\' && pattern[i+1] == '/':
+			// "\/" is '/': the next round takes it (it may start "/**").
 		case c == '\\':
 			i++
 			b.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
