@@ -65,14 +65,14 @@ for e in $ENGINES; do
 		out=$TL_TMP/$e-$t.txt
 		"$h2spec" "${args[@]}" -h "${addr%:*}" -p "${addr##*:}" >"$out" 2>&1
 		rc=$?
-		sum=$(grep -E '^[0-9]+ tests, [0-9]+ passed' "$out" | tail -n 1)
+		sum=$(grep -aE '^[0-9]+ tests, [0-9]+ passed' "$out" | tail -n 1)
 		if [ $rc -ne 0 ] || [ -z "$sum" ] || ! grep -q ', 0 failed' <<<"$sum"; then
 			fail=1
 			rows+=("$(printf '%-6s %-4s FAIL %s (h2spec exit %d)' "$e" "$t" "${sum:-no summary}" "$rc")")
 			echo "=== h2spec $e $t: failures" >&2
 			# h2spec repeats the failed cases after "Failures:".
 			sed -n '/^Failures:/,$p' "$out" | head -n 80 >&2
-			[ -s "$out" ] && ! grep -q '^Failures:' "$out" && tail -n 20 "$out" >&2
+			[ -s "$out" ] && ! grep -aq '^Failures:' "$out" && tail -n 20 "$out" >&2
 		else
 			rows+=("$(printf '%-6s %-4s ok   %s' "$e" "$t" "$sum")")
 		fi

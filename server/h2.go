@@ -231,7 +231,13 @@ func (w *worker) h2Flush(c *conn) {
 	}
 	st.conn.Flush(&st.sink, h2Budget)
 	if st.conn.Closing() && st.conn.Idle() {
+		// A graceful close (the peer's GOAWAY or ours) lingers: the peer
+		// may still be sending (a PING after its GOAWAY, frames crossing
+		// ours), and input left unread at close() turns it into a reset
+		// that destroys our last frames. A connection error does not: its
+		// peer is broken or hostile, and reading on would only feed it.
 		c.closing = true
+		c.lingerWanted = !st.failed
 	}
 }
 

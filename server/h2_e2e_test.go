@@ -145,3 +145,45 @@ func TestH2GracefulShutdown(t *testing.T) {
 		}
 	})
 }
+
+// TestH2PeerGoAwayNoReset: after the peer's GOAWAY the server closes
+// lingering, as after its own: it sends FIN, then reads and drops input
+// until the peer's FIN (or the linger timer). Closing at once instead lets
+// input that crosses the close (h2spec 3.8/1 sends PING just after its
+// GOAWAY) make the kernel answer with a reset, which destroys the server's
+// last frames before the peer reads them ("connection reset by peer").
+// Shown deterministically: after the server's FIN the client writes twice;
+// a socket the server has fully closed resets at the first write, so the
+// second fails.
+func TestH2PeerGoAwayNoReset(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, backend string) {
+		s := startServer(t, backend, newTestHandler(t), func(c *Config) { c.H2C = true })
+		nc, err := net.Dial("tcp", addrOf(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		fr := http2.NewFramer(nc, nc)
+		if _, err := io.WriteString(nc, http2.ClientPreface); err != nil {
+			t.Fatal(err)
+		}
+		fr.WriteSettings()
+		fr.WriteGoAway(0, http2.ErrCodeNo, nil)
+		for {
+			if _, err := fr.ReadFrame(); err != nil {
+				if err != io.EOF {
+					t.Fatalf("before the server's FIN: %v", err)
+				}
+				break
+			}
+		}
+		for i := range 2 {
+			if err := fr.WritePing(false, [8]byte{'h', '2'}); err != nil {
+				t.Fatalf("PING %d after the server's FIN: %v (the server reset the connection)", i+1, err)
+			}
+			// A reset arrives within microseconds on loopback.
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
