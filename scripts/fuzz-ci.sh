@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # fuzz-ci.sh: run every Go fuzz target of the main module briefly, on top of
 # its checked-in corpus (testdata/fuzz/<Target>/) and its f.Add seeds.
-# Exits non-zero when any target finds a crash; the failing input is then
-# written by Go under the package's testdata/fuzz/<Target>/ (commit it as a
-# regression case once fixed).
+# Exits non-zero when any target finds a crash. Go writes the failing input
+# under the package's testdata/fuzz/<Target>/; this script moves it out to
+# a directory it names (FOUND_DIR, default a new /tmp/fuzz-found.*), so that
+# the steps after it test the tree as committed, not a new input that fails
+# them all a second time. Copy it back and commit it as a regression case
+# with the fix.
 #
 #   scripts/fuzz-ci.sh            # 30 s in all split over the targets, at least 5 s each
 #   TOTAL=120 scripts/fuzz-ci.sh  # a longer run
@@ -38,6 +41,20 @@ per=${PER:-$(( TOTAL / ${#targets[@]} ))}
 # Below a few seconds a target spends its time gathering baseline coverage.
 if [ "$per" -lt 5 ]; then per=5; fi
 
+# found_out moves inputs Go wrote for pkg's target name (files git does not
+# track) out of the tree.
+found_out() {
+	local dir="$1/testdata/fuzz/$2" f
+	git rev-parse --is-inside-work-tree >/dev/null 2>&1 || return 0
+	while IFS= read -r f; do
+		[ -n "$f" ] || continue
+		FOUND_DIR=${FOUND_DIR:-$(mktemp -d /tmp/fuzz-found.XXXXXX)}
+		mkdir -p "$FOUND_DIR/$dir"
+		mv "$f" "$FOUND_DIR/$dir/"
+		echo "fuzz-ci: new failing input moved to $FOUND_DIR/$f (copy it back to $f to keep it)"
+	done < <(git ls-files --others --exclude-standard -- "$dir")
+}
+
 echo "fuzz-ci: ${#targets[@]} targets, ${per}s each"
 fail=0
 declare -a rows
@@ -70,6 +87,7 @@ for t in "${targets[@]}"; do
 		rows+=("$(printf '%-10s %-18s FAIL %4ss (log: %s)' "$pkg" "$name" "$dt" "$log")")
 		echo "---- $pkg $name failed:"
 		tail -40 "$log"
+		found_out "$pkg" "$name"
 		continue
 	fi
 	rm -f "$log"

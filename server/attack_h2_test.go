@@ -318,7 +318,7 @@ func atRapidReset(t *testing.T, a *atChild, tlsOn bool, path string) {
 			t.Errorf("%d requests handled per connection: the reset budget does not hold", perConn)
 		}
 	}
-	r.maxPerUnit(t, 2*a.base.req, "2 ordinary requests")
+	r.maxPerUnit(t, a, func(b atBaseline) time.Duration { return 2 * b.req }, "2 ordinary requests")
 	r.maxPeakGrowth(t, 64<<20)
 }
 
@@ -366,7 +366,7 @@ func atMadeYouReset(t *testing.T, a *atChild) {
 			t.Errorf("%d requests handled per connection: the reset budget does not hold", perConn)
 		}
 	}
-	r.maxPerUnit(t, 2*a.base.req, "2 ordinary requests")
+	r.maxPerUnit(t, a, func(b atBaseline) time.Duration { return 2 * b.req }, "2 ordinary requests")
 	r.maxPeakGrowth(t, 64<<20)
 }
 
@@ -428,7 +428,7 @@ func atContinuationFlood(t *testing.T, a *atChild, size int) {
 	if r.cnt.calm.Load() < r.conns-4 {
 		t.Errorf("%d of %d connections ended by GOAWAY ENHANCE_YOUR_CALM", r.cnt.calm.Load(), r.conns)
 	}
-	r.maxPerUnit(t, a.base.kib, "a KiB of ordinary requests")
+	r.maxPerUnit(t, a, func(b atBaseline) time.Duration { return b.kib }, "a KiB of ordinary requests")
 	r.maxPeakGrowth(t, 64<<20)
 }
 
@@ -485,7 +485,7 @@ func atHPACKBomb(t *testing.T, a *atChild) {
 	// Byte for byte, a bomb costs less than ordinary requests: the
 	// decoder's work follows the bytes on the wire, not the 16 MB they
 	// stand for.
-	r.maxPerUnit(t, a.base.kib, "a KiB of ordinary requests")
+	r.maxPerUnit(t, a, func(b atBaseline) time.Duration { return b.kib }, "a KiB of ordinary requests")
 	r.maxPeakGrowth(t, 64<<20)
 }
 
@@ -533,7 +533,7 @@ func atControlFlood(t *testing.T, a *atChild, kind string) {
 	if r.conns > 0 && r.units/r.conns > 1100 {
 		t.Errorf("%d frames per connection: the junk budget (1000) does not hold", r.units/r.conns)
 	}
-	r.maxPerUnit(t, a.base.req/4, "1/4 ordinary request")
+	r.maxPerUnit(t, a, func(b atBaseline) time.Duration { return b.req / 4 }, "1/4 ordinary request")
 	r.maxPeakGrowth(t, 64<<20)
 }
 
@@ -585,7 +585,7 @@ func atPingNoRead(t *testing.T, a *atChild) {
 	for _, n := range r.cnt.notes {
 		t.Error(n)
 	}
-	r.maxPerUnit(t, a.base.kib, "a KiB of ordinary requests")
+	r.maxPerUnit(t, a, func(b atBaseline) time.Duration { return b.kib }, "a KiB of ordinary requests")
 	r.maxPeakGrowth(t, 64<<20)
 }
 
@@ -720,7 +720,7 @@ func atStreamIDs(t *testing.T, a *atChild) {
 	for _, n := range r.cnt.notes {
 		t.Error(n)
 	}
-	r.maxPerUnit(t, 3*a.base.req, "3 ordinary requests")
+	r.maxPerUnit(t, a, func(b atBaseline) time.Duration { return 3 * b.req }, "3 ordinary requests")
 	r.maxPeakGrowth(t, 64<<20)
 }
 

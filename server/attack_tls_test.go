@@ -132,7 +132,7 @@ func atRefused(t *testing.T, a *atChild, kind string) {
 	if kind == "old" && alerts.Load() < r.units {
 		t.Errorf("%d protocol_version alerts for %d old hellos", alerts.Load(), r.units)
 	}
-	r.maxPerUnit(t, a.base.conn, "an ordinary h2c connection with a request")
+	r.maxPerUnit(t, a, func(b atBaseline) time.Duration { return b.conn }, "an ordinary h2c connection with a request")
 	r.maxPeakGrowth(t, 32<<20)
 }
 
@@ -206,7 +206,7 @@ func atTruncated(t *testing.T, a *atChild) {
 	if s := a.stats(t, false); s["hsrun"] != 0 || s["hsqueued"] != 0 {
 		t.Errorf("after the attack: %d handshakes on helpers, %d queued", s["hsrun"], s["hsqueued"])
 	}
-	r.maxPerUnit(t, a.base.hs, "an ordinary TLS handshake")
+	r.maxPerUnit(t, a, func(b atBaseline) time.Duration { return b.hs }, "an ordinary TLS handshake")
 	r.maxPeakGrowth(t, 32<<20)
 }
 
@@ -292,7 +292,7 @@ func atSilent(t *testing.T, a *atChild) {
 	}
 	// Few units over a second: the measurement is noisy; an accept, a
 	// timer and a close are well within a few ordinary connections.
-	r.maxPerUnit(t, 4*a.base.conn, "4 ordinary h2c connections with a request")
+	r.maxPerUnit(t, a, func(b atBaseline) time.Duration { return 4 * b.conn }, "4 ordinary h2c connections with a request")
 	r.maxPeakGrowth(t, 32<<20)
 }
 
@@ -386,7 +386,7 @@ func atSlowloris(t *testing.T, a *atChild, h2 bool) {
 	}
 	// A handshake, then a TLS record for every byte (20 a second), then
 	// the close; few units: a generous bound.
-	r.maxPerUnit(t, 8*a.base.hs, "8 ordinary TLS handshakes")
+	r.maxPerUnit(t, a, func(b atBaseline) time.Duration { return 8 * b.hs }, "8 ordinary TLS handshakes")
 	r.maxPeakGrowth(t, 32<<20)
 }
 
@@ -470,7 +470,7 @@ func atHandshakeFlood(t *testing.T, a *atChild) {
 	if s := a.stats(t, false); s["hsrun"] != 0 || s["hsqueued"] != 0 {
 		t.Errorf("after the flood: %d handshakes on helpers, %d queued", s["hsrun"], s["hsqueued"])
 	}
-	r.maxPerUnit(t, 2*a.base.hs, "2 ordinary TLS handshakes")
+	r.maxPerUnit(t, a, func(b atBaseline) time.Duration { return 2 * b.hs }, "2 ordinary TLS handshakes")
 	r.maxPeakGrowth(t, 64<<20)
 }
 

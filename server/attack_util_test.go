@@ -760,17 +760,30 @@ func (a *atChild) run(t *testing.T, at atAttack) *atReport {
 	return r
 }
 
-// maxPerUnit fails t when the attack's CPU per unit is above limit
-// (twice limit under software emulation, where three guests share two
-// cores and a baseline and an attack a second apart differ by more than
-// the attacks' margins; the host's run holds the real bound).
-func (r *atReport) maxPerUnit(t *testing.T, limit time.Duration, what string) {
+// maxPerUnit fails t when the attack's CPU per unit is above the bound
+// that bound computes from the child's baseline (twice that under software
+// emulation, where three guests share two cores and a baseline and an
+// attack a second apart differ by more than the attacks' margins; the
+// host's run holds the real bound). The baseline is up to half a minute
+// old and the machine is shared (other packages' tests run beside this
+// one): an attack above it is judged again against a baseline measured
+// now, which the attacks after it keep.
+func (r *atReport) maxPerUnit(t *testing.T, a *atChild, bound func(atBaseline) time.Duration, what string) {
 	t.Helper()
-	if emulated {
-		limit *= 2
+	limit := func() time.Duration {
+		if emulated {
+			return 2 * bound(a.base)
+		}
+		return bound(a.base)
 	}
-	if r.units > 0 && r.perUnit() > limit {
-		t.Errorf("CPU %v per %s > %v (%s)", r.perUnit(), r.unit, limit, what)
+	if r.units == 0 || r.perUnit() <= limit() {
+		return
+	}
+	old := limit()
+	a.base = a.baseline(t)
+	t.Logf("  CPU %v per %s > %v: baseline measured again, bound now %v", r.perUnit(), r.unit, old, limit())
+	if r.perUnit() > limit() {
+		t.Errorf("CPU %v per %s > %v (%s)", r.perUnit(), r.unit, limit(), what)
 	}
 }
 
