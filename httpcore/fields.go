@@ -474,6 +474,11 @@ func (r *Request) combined(id fieldID) []byte {
 	}
 	r.scratch = s
 	r.known[id] = s[start:len(s):len(s)]
+	if r.known[id] == nil {
+		// Every line empty (and no scratch yet): present, so empty, not
+		// nil (an empty slice allocates nothing).
+		r.known[id] = []byte{}
+	}
 	r.joined |= b
 	return r.known[id]
 }
