@@ -120,7 +120,9 @@ type TLSConfig struct {
 	// HandshakeTimeout bounds a handshake (default
 	// tlsrec.DefaultHandshakeTimeout); MaxHandshakes caps the handshakes
 	// running on helper goroutines at once (default
-	// tlsrec.DefaultMaxInProgress).
+	// tlsrec.DefaultMaxInProgress); while handshakes wait for a helper, one
+	// whose client has been silent for tlsrec.DefaultStallEvict gives its
+	// helper up.
 	HandshakeTimeout time.Duration
 	MaxHandshakes    int
 	// Kernel selects the record layer: "auto" (kernel TLS where the kernel

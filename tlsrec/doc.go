@@ -35,6 +35,12 @@
 // Read, so bytes after the client's Finished (a request sent with it) stay
 // in Session.Leftover for the record layer.
 //
+// A handshake takes a helper only once its ClientHello is whole; at most
+// MaxInProgress run, more wait in a bounded queue (ErrBusy beyond it).
+// While some wait, a running handshake whose client has been silent for
+// StallEvict (1 s) gives its helper up (ErrStalled), so that clients that
+// send a ClientHello and stop cannot keep real ones waiting until Timeout.
+//
 // # Kernel TLS
 //
 // Where ProbeKernel reports TX and RX for the session's version and cipher,

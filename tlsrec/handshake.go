@@ -40,6 +40,7 @@ var (
 	ErrNotTLS     = errors.New("tlsrec: not a TLS handshake")
 	ErrOldVersion = errors.New("tlsrec: client offers no TLS version above 1.1")
 	ErrBusy       = errors.New("tlsrec: too many handshakes waiting")
+	ErrStalled    = errors.New("tlsrec: handshake stalled while others waited for a helper")
 	ErrInputLimit = errors.New("tlsrec: too much input during the handshake")
 	ErrKeyCapture = errors.New("tlsrec: traffic keys not captured")
 )
@@ -48,6 +49,7 @@ var (
 const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultMaxInProgress    = 1024
+	DefaultStallEvict       = time.Second
 	// maxHandshakeInput bounds what a connection may send before its
 	// handshake ends (ClientHello, Finished, and what follows them).
 	maxHandshakeInput = 256 << 10
@@ -63,6 +65,13 @@ type HandshakerOptions struct {
 	// MaxQueued caps the queue (default 4 x MaxInProgress); beyond it a
 	// handshake fails at once with ErrBusy.
 	MaxQueued int
+	// StallEvict: while handshakes wait for a helper, a running one whose
+	// client has not sent its next record for this long is ended with
+	// ErrStalled, longest waiting first, and its helper takes the queue
+	// (default 1 s; negative: never). A real client answers the server's
+	// flight within a round trip; one that does not would otherwise hold
+	// its helper until Timeout while real clients wait behind it.
+	StallEvict time.Duration
 }
 
 // Handshaker runs crypto/tls server handshakes for the engines' loops on a
@@ -77,12 +86,15 @@ type Handshaker struct {
 	timeout time.Duration
 	max     int
 	maxQ    int
+	stall   time.Duration // StallEvict; <= 0: never
 
 	mu      sync.Mutex
 	running int
 	queue   []*Handshake
+	onHelp  []*Handshake // the handshakes helpers run now (stall eviction)
+	reaping bool         // a reap is scheduled
 
-	started, failed, done atomic.Uint64
+	started, failed, done, evicted atomic.Uint64
 }
 
 // NewHandshaker returns a driver for handshakes with cfg (normally from
@@ -90,7 +102,10 @@ type Handshaker struct {
 // handshake its own key log; a GetConfigForClient already in cfg is called
 // first and its result used the same way.
 func NewHandshaker(cfg *tls.Config, opt HandshakerOptions) *Handshaker {
-	d := &Handshaker{timeout: opt.Timeout, max: opt.MaxInProgress, maxQ: opt.MaxQueued}
+	d := &Handshaker{timeout: opt.Timeout, max: opt.MaxInProgress, maxQ: opt.MaxQueued, stall: opt.StallEvict}
+	if d.stall == 0 {
+		d.stall = DefaultStallEvict
+	}
 	if d.timeout <= 0 {
 		d.timeout = DefaultHandshakeTimeout
 	}
@@ -175,6 +190,7 @@ type HandshakerStats struct {
 	Started    uint64 // handshakes handed to a helper so far
 	Succeeded  uint64
 	Failed     uint64 // failed, timed out or aborted, at any stage
+	Evicted    uint64 // of Failed: ended with ErrStalled (StallEvict)
 }
 
 // Stats returns the current counters.
@@ -183,6 +199,7 @@ func (d *Handshaker) Stats() HandshakerStats {
 	s := HandshakerStats{InProgress: d.running, Queued: len(d.queue)}
 	d.mu.Unlock()
 	s.Started, s.Succeeded, s.Failed = d.started.Load(), d.done.Load(), d.failed.Load()
+	s.Evicted = d.evicted.Load()
 	return s
 }
 
@@ -219,6 +236,11 @@ type Handshake struct {
 	sess   *Session
 	err    error
 	stop   error // ErrTimeout or ErrAborted once the helper must stop
+	helped int   // index in d.onHelp while a helper runs it (d.mu)
+
+	// waitSince is when the helper started waiting for the client's next
+	// record (UnixNano; 0: not waiting).
+	waitSince atomic.Int64
 
 	// Secrets from the key log (written by crypto/tls on the helper
 	// goroutine) or, for a resumed TLS 1.2 session, from its ticket.
@@ -377,6 +399,7 @@ func (h *Handshake) halt(err error) bool {
 		return false
 	}
 	h.stop = err
+	h.waitSince.Store(0) // no longer waiting for the client: not a stall candidate
 	h.cond.Signal()
 	h.finishLocked(nil, err)
 	return true
@@ -426,7 +449,63 @@ func (d *Handshaker) submit(h *Handshake) {
 		return
 	}
 	d.queue = append(d.queue, h)
+	stalled := d.evictLocked(time.Now())
 	d.mu.Unlock()
+	signalAll(stalled)
+}
+
+// evictLocked ends, longest waiting first, as many running handshakes as
+// there are queued ones among those whose client has sent nothing for
+// d.stall (d.mu held), and schedules a later look when the queue still
+// waits. It returns the ended ones, to be signalled once d.mu is released.
+func (d *Handshaker) evictLocked(now time.Time) []*Handshake {
+	if d.stall <= 0 || len(d.queue) == 0 {
+		return nil
+	}
+	var out []*Handshake
+	limit := now.Add(-d.stall).UnixNano()
+	for len(out) < len(d.queue) {
+		var old *Handshake
+		for _, r := range d.onHelp {
+			if w := r.waitSince.Load(); w != 0 && w <= limit && (old == nil || w < old.waitSince.Load()) {
+				old = r
+			}
+		}
+		if old == nil {
+			break
+		}
+		old.mu.Lock()
+		ended := old.state == stRunning && old.halt(ErrStalled) // halt clears waitSince
+		old.waitSince.Store(0)
+		old.mu.Unlock()
+		if ended {
+			d.evicted.Add(1)
+			out = append(out, old)
+		}
+	}
+	if len(out) < len(d.queue) && !d.reaping {
+		// The queue still waits: look again when the helpers' clients
+		// may have stalled long enough.
+		d.reaping = true
+		time.AfterFunc(d.stall/2, d.reap)
+	}
+	return out
+}
+
+// reap is the scheduled look of evictLocked.
+func (d *Handshaker) reap() {
+	d.mu.Lock()
+	d.reaping = false
+	stalled := d.evictLocked(time.Now())
+	d.mu.Unlock()
+	signalAll(stalled)
+}
+
+// signalAll notifies the loops of handshakes ended by eviction.
+func signalAll(hs []*Handshake) {
+	for _, h := range hs {
+		h.signal()
+	}
 }
 
 // helperHook, when set (by tests), wraps each handshake run on a helper,
@@ -436,13 +515,22 @@ var helperHook func(h *Handshake, run func())
 // helper runs h, then queued handshakes, until the queue is empty.
 func (d *Handshaker) helper(h *Handshake) {
 	for h != nil {
+		d.mu.Lock()
+		h.helped = len(d.onHelp)
+		d.onHelp = append(d.onHelp, h)
+		d.mu.Unlock()
 		if helperHook != nil {
 			helperHook(h, func() { d.run(h) })
 		} else {
 			d.run(h)
 		}
-		h = nil
 		d.mu.Lock()
+		last := len(d.onHelp) - 1
+		d.onHelp[h.helped] = d.onHelp[last]
+		d.onHelp[h.helped].helped = h.helped
+		d.onHelp[last] = nil
+		d.onHelp = d.onHelp[:last]
+		h = nil
 		if len(d.queue) > 0 {
 			h = d.queue[0]
 			d.queue[0] = nil
@@ -500,10 +588,14 @@ func (c *hsConn) Read(p []byte) (int, error) {
 			h.recEnd = h.inOff + recordHeaderLen + (int(hdr[3])<<8 | int(hdr[4]))
 		}
 		if h.inOff < h.recEnd && avail > 0 {
+			h.waitSince.Store(0)
 			n := copy(p, h.in[h.inOff:min(len(h.in), h.recEnd)])
 			h.rlog = append(h.rlog, h.in[h.inOff:h.inOff+n]...)
 			h.inOff += n
 			return n, nil
+		}
+		if h.waitSince.Load() == 0 {
+			h.waitSince.Store(time.Now().UnixNano())
 		}
 		h.cond.Wait()
 	}

@@ -337,3 +337,63 @@ func BenchmarkRefuse(b *testing.B) {
 		})
 	}
 }
+
+// TestStalledGivesHelperUp: with both helpers held by clients that sent a
+// whole ClientHello and then nothing, a real client waits in the queue.
+// With StallEvict the longest-silent handshake ends with ErrStalled once it
+// has been silent that long, and the real client's handshake runs on its
+// helper, long before the handshake timeout; without it (StallEvict < 0),
+// the real client waits for a stalled one's timeout.
+func TestStalledGivesHelperUp(t *testing.T) {
+	const timeout = 2 * time.Second
+	for _, c := range []struct {
+		name  string
+		stall time.Duration
+	}{{"evict", 200 * time.Millisecond}, {"never", -1}} {
+		t.Run(c.name, func(t *testing.T) {
+			env := newEnv(t, HandshakerOptions{MaxInProgress: 2, Timeout: timeout, StallEvict: c.stall})
+			addr, results := listen(t, env.d)
+			hello := clientHello(t, env.client("ec.example"))
+			for range 2 {
+				nc, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer nc.Close()
+				if _, err := nc.Write(hello); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitStats(t, env.d, func(s HandshakerStats) bool { return s.InProgress == 2 })
+			t0 := time.Now()
+			cfg := env.client("ec.example")
+			tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tc.Close()
+			took := time.Since(t0)
+			exchange(t, tc, []string{"hello"}, true)
+			s := env.d.Stats()
+			t.Logf("real client's handshake took %v; stats %+v", took.Round(time.Millisecond), s)
+			if c.stall > 0 {
+				if took > timeout/2 {
+					t.Fatalf("real client waited %v behind stalled handshakes (evict after %v)", took, c.stall)
+				}
+				if s.Evicted != 1 {
+					t.Fatalf("%d evicted, want 1 (one real client queued)", s.Evicted)
+				}
+				if r := recv(t, results); !errors.Is(r.err, ErrStalled) {
+					t.Fatalf("first connection to end: %v, want ErrStalled", r.err)
+				}
+			} else {
+				if took < timeout/2 {
+					t.Fatalf("real client done in %v without eviction: the test does not hold both helpers", took)
+				}
+				if s.Evicted != 0 {
+					t.Fatalf("%d evicted with StallEvict < 0", s.Evicted)
+				}
+			}
+		})
+	}
+}

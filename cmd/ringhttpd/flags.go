@@ -132,7 +132,7 @@ func serveFlags() []cli.Flag {
 		&cli.DurationFlag{Name: fTLSHandshake, Value: tlsrec.DefaultHandshakeTimeout, EnvVars: env("RINGHTTPD_TLS_HANDSHAKE_TIMEOUT"),
 			Usage: "a TLS handshake that takes longer is closed"},
 		&cli.IntFlag{Name: fTLSMaxHS, Value: tlsrec.DefaultMaxInProgress, EnvVars: env("RINGHTTPD_TLS_MAX_HANDSHAKES"),
-			Usage: "TLS handshakes computed at once on helper goroutines (more wait in a bounded queue)"},
+			Usage: "TLS handshakes computed at once on helper goroutines (more wait in a bounded queue; while some wait, a handshake whose client has been silent for 1 s gives its helper up)"},
 		&cli.StringFlag{Name: fKernelTLS, Value: "auto", EnvVars: env("RINGHTTPD_KERNEL_TLS"),
 			Usage: "record layer after the handshake: auto (kernel TLS where the kernel has it, else userspace) or off (always userspace)"},
 		&cli.BoolFlag{Name: fH2C, EnvVars: env("RINGHTTPD_H2C"),
