@@ -168,8 +168,12 @@ func TestH2PeerGoAwayNoReset(t *testing.T) {
 		if _, err := io.WriteString(nc, http2.ClientPreface); err != nil {
 			t.Fatal(err)
 		}
-		fr.WriteSettings()
-		fr.WriteGoAway(0, http2.ErrCodeNo, nil)
+		if err := fr.WriteSettings(); err != nil {
+			t.Fatal(err)
+		}
+		if err := fr.WriteGoAway(0, http2.ErrCodeNo, nil); err != nil {
+			t.Fatal(err)
+		}
 		for {
 			if _, err := fr.ReadFrame(); err != nil {
 				if err != io.EOF {

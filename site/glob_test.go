@@ -111,7 +111,7 @@ func globRegexp(t testing.TB, pattern string) *regexp.Regexp {
 	b.WriteString("(?s)^")
 	for i := 0; i < len(pattern); i++ {
 		switch c := pattern[i]; {
-		case c == '\\' && pattern[i+1] == '/':
+		case c == '\\' && i+1 < len(pattern) && pattern[i+1] == '/':
 			// "\/" is '/': the next round takes it (it may start "/**").
 		case c == '\\':
 			i++
