@@ -125,22 +125,31 @@ fi
 # serve_check ENGINE: prints one line; status 1 when a copy differs, wrk
 # saw an error, or the server does not start or stop cleanly.
 serve_check() {
-	local engine=$1 port pid n=${DOWNLOADS:-40} bad i t0 src spid= wpid= hit= w=
+	local engine=$1 addr= port pid n=${DOWNLOADS:-40} bad i t0 src spid= wpid= hit= w=
 	src=$dir/www/big
-	port=$((20000 + RANDOM % 20000))
 	rm -rf "$dir/out"
 	mkdir -p "$dir/out"
+	# Port 0: the kernel picks a free one (a random port could be one of
+	# the many client ports wrk and curl leave behind); the log names it.
 	"${lim[@]}" "${as[@]}" env -i PATH=/usr/bin:/bin HOME="$dir/tmp" TMPDIR="$dir/tmp" \
-		"$dir/ringhttpd" serve --root "$dir/www" --listen "127.0.0.1:$port" --backend "$engine" --workers 2 \
+		"$dir/ringhttpd" serve --root "$dir/www" --listen "127.0.0.1:0" --backend "$engine" --workers 2 \
 		>"$dir/serve-$engine.log" 2>&1 &
 	pid=$!
 	for i in $(seq 50); do
-		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+		addr=$(sed -n 's/.*ringhttpd serving.* listen=\[\([^] ,]*\).*/\1/p' "$dir/serve-$engine.log" | head -n 1)
+		[ -n "$addr" ] && curl -s -o /dev/null "http://$addr/" && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
+	port=${addr##*:}
 	if ! kill -0 "$pid" 2>/dev/null; then
 		echo "serve $engine: FAIL: did not start: $(tail -n 2 "$dir/serve-$engine.log")"
+		return 1
+	fi
+	if [ -z "$port" ]; then
+		echo "serve $engine: FAIL: no listen address in its log: $(tail -n 2 "$dir/serve-$engine.log")"
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
 		return 1
 	fi
 	t0=$SECONDS
