@@ -80,7 +80,7 @@ func (h *host) Request(id uint32, req *httpcore.Request) {
 func (h *host) Cancel(uint32) {}
 
 func serveConn(nc net.Conn, cfg *h2.Config, handler httpcore.Handler) {
-	defer nc.Close()
+	defer lingerClose(nc)
 	var c h2.Conn
 	hs := &host{c: &c, h: handler}
 	c.Init(cfg, hs)
@@ -119,6 +119,25 @@ func serveConn(nc net.Conn, cfg *h2.Config, handler httpcore.Handler) {
 			}
 		}
 		if err != nil {
+			return
+		}
+	}
+}
+
+// lingerClose closes nc after its peer has finished sending (or 1 s):
+// close() with input unread makes the kernel send a reset, which can
+// destroy our last frames (a GOAWAY) before the peer reads them, as when a
+// PING follows the peer's own GOAWAY (h2spec 3.8/1).
+func lingerClose(nc net.Conn) {
+	defer nc.Close()
+	tc, ok := nc.(*net.TCPConn)
+	if !ok || tc.CloseWrite() != nil {
+		return
+	}
+	tc.SetReadDeadline(time.Now().Add(time.Second))
+	var b [4096]byte
+	for {
+		if _, err := tc.Read(b[:]); err != nil {
 			return
 		}
 	}
