@@ -122,6 +122,12 @@ if [ "$rc" -eq 0 ] && [ "$npass" -eq 0 ]; then
 	rc=1
 fi
 
+# listen_addr LOG: the first address a server listening on port 0 logged
+# (empty until it has).
+listen_addr() {
+	sed -n 's/.*ringhttpd serving.* listen=\[\([^] ,]*\).*/\1/p' "$1" | head -n 1
+}
+
 # serve_check ENGINE: prints one line; status 1 when a copy differs, wrk
 # saw an error, or the server does not start or stop cleanly.
 serve_check() {
@@ -136,7 +142,7 @@ serve_check() {
 		>"$dir/serve-$engine.log" 2>&1 &
 	pid=$!
 	for i in $(seq 50); do
-		addr=$(sed -n 's/.*ringhttpd serving.* listen=\[\([^] ,]*\).*/\1/p' "$dir/serve-$engine.log" | head -n 1)
+		addr=$(listen_addr "$dir/serve-$engine.log")
 		[ -n "$addr" ] && curl -s -o /dev/null "http://$addr/" && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
@@ -222,7 +228,7 @@ if [ "${SERVE:-1}" = 1 ]; then
 			apid=$!
 			aaddr=
 			for _ in $(seq 50); do
-				aaddr=$(sed -n 's/.*ringhttpd serving.* listen=\[\([^] ,]*\).*/\1/p' "$dir/serve-auto.log" | head -n 1)
+				aaddr=$(listen_addr "$dir/serve-auto.log")
 				[ -n "$aaddr" ] && break
 				sleep 0.1
 			done
