@@ -475,8 +475,8 @@ func (d *Handshaker) evictLocked(now time.Time) []*Handshake {
 			break
 		}
 		old.mu.Lock()
-		ended := old.state == stRunning && old.halt(ErrStalled) // halt clears waitSince
-		old.waitSince.Store(0)
+		ended := old.state == stRunning && old.halt(ErrStalled)
+		old.waitSince.Store(0) // ended or not, no longer a candidate (halt clears it too)
 		old.mu.Unlock()
 		if ended {
 			d.evicted.Add(1)
