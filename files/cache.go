@@ -43,6 +43,12 @@ type entry struct {
 	refs atomic.Int32
 	fd   int
 	st   stat
+	// mappable: fd's file may be lent mapped (Config.MaxMappedFile);
+	// mapAsked: a helper was asked to; mapped: its mapping, once made,
+	// unmapped with the descriptor (map_linux.go).
+	mappable bool
+	mapAsked atomic.Bool
+	mapped   atomic.Pointer[mapping]
 
 	checked int64 // nanotime of the last validation
 	// dir is the stat of the file's directory taken before its siblings
@@ -76,13 +82,15 @@ func (e *entry) Fd() int { return e.fd }
 // Release is safe from any goroutine.
 func (e *entry) Release() {
 	if e.refs.Add(-1) == 0 && e.fd >= 0 {
+		e.unmap()
 		e.closeFd(e.fd)
 		e.fd = -1
 	}
 }
 
-// acquire adds a reference for a response. It is called only on entries the
-// calling worker's cache holds, so refs is at least 1 and the descriptor open.
+// acquire adds a reference for a response (or a helper's job). It is called
+// only on entries the calling worker's cache holds, or that the caller holds
+// a reference to, so refs is at least 1 and the descriptor open.
 func (e *entry) acquire() *entry {
 	e.refs.Add(1)
 	return e

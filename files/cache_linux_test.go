@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -498,4 +499,99 @@ func TestReadRaces(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMappedFile: a large file's entry lends its file mapped once a helper
+// has mapped it (none before the first ask), the mapping holds the file's
+// bytes and outlives the entry's eviction while a response holds it, and
+// goes with the last Release; files larger than MaxMappedFile, and a file
+// whose size changed since its statx, are never mapped.
+func TestMappedFile(t *testing.T) {
+	root := t.TempDir()
+	big := strings.Repeat("M", 10000)
+	writeFile(t, filepath.Join(root, "big"), big)
+	writeFile(t, filepath.Join(root, "huge"), strings.Repeat("H", 20000))
+	writeFile(t, filepath.Join(root, "grows"), big)
+	writeFile(t, filepath.Join(root, "other"), "o")
+	h := newHandler(t, Config{Root: root, MaxCachedFile: 100, MaxMappedFile: 15000, CacheEntries: 1})
+	w := h.ForWorker(0).(*worker)
+
+	get := func(path string) httpcore.MappedFile {
+		t.Helper()
+		req := newRequest(GET, path)
+		var resp httpcore.Response
+		op := w.Serve(&req.req, &resp)
+		for op != nil {
+			runOp(t, op)
+			op = op.Then(op, &resp)
+		}
+		mf, ok := resp.File.(httpcore.MappedFile)
+		if !ok {
+			t.Fatalf("%s: FileRef %T is not a MappedFile (head %q)", path, resp.File, resp.Head)
+		}
+		return mf
+	}
+	waitMapped := func(mf httpcore.MappedFile) []byte {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if m := mf.Mapped(); m != nil {
+				return m
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return nil
+	}
+
+	mf := get("/big")
+	if m := mf.Mapped(); m != nil {
+		t.Fatalf("mapped at the first ask, on the caller's thread")
+	}
+	m := waitMapped(mf)
+	if string(m) != big {
+		t.Fatalf("mapping holds %d bytes, want the file's %d", len(m), len(big))
+	}
+	if !mappedAt(m) {
+		t.Fatalf("mapping not in /proc/self/maps")
+	}
+	// Evict it: the cache holds one entry; the response's reference
+	// keeps the mapping.
+	serve(t, w, newRequest(GET, "/other"))
+	if _, ok := w.cache.m["/big"]; ok {
+		t.Fatalf("/big not evicted")
+	}
+	if !mappedAt(m) || m[len(m)-1] != 'M' {
+		t.Fatalf("mapping gone while a response holds the file")
+	}
+	mf.Release()
+	if mappedAt(m) {
+		t.Errorf("mapping still there after the last Release")
+	}
+
+	huge := get("/huge")
+	huge.Mapped()
+	time.Sleep(50 * time.Millisecond)
+	if m := huge.Mapped(); m != nil {
+		t.Errorf("a file over MaxMappedFile mapped (%d bytes)", len(m))
+	}
+	huge.Release()
+
+	grows := get("/grows")
+	if err := os.WriteFile(filepath.Join(root, "grows"), []byte(big+"more"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	grows.Mapped()
+	time.Sleep(50 * time.Millisecond)
+	if m := grows.Mapped(); m != nil {
+		t.Errorf("a file whose size changed since its statx mapped (%d bytes)", len(m))
+	}
+	grows.Release()
+}
+
+// mappedAt reports whether m's first page is mapped in this process.
+func mappedAt(m []byte) bool {
+	var vec [1]byte
+	// mincore fails with ENOMEM on an address that is not mapped.
+	_, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), 1, uintptr(unsafe.Pointer(&vec[0])))
+	return e == 0
 }

@@ -29,6 +29,13 @@ type Config struct {
 	// kept in memory; larger files are served from a cached descriptor.
 	// Default 64 KiB.
 	MaxCachedFile int64
+	// MaxMappedFile is the largest file served from a descriptor that is
+	// also lent mapped into memory to an engine that asks for it
+	// (httpcore.MappedFile: the io_uring engine's HTTP/2 frames, sent
+	// without reading them first). A mapped file's pages count in the
+	// process's RSS while they are resident (they are page cache, shared).
+	// Default 64 MiB; negative: no file is mapped.
+	MaxMappedFile int64
 	// CacheEntries and CacheBytes bound each cache. Defaults 4096 and 64 MiB.
 	CacheEntries int
 	CacheBytes   int64
@@ -77,6 +84,7 @@ type Compression struct {
 const (
 	DefaultIndex         = "index.html"
 	DefaultMaxCachedFile = 64 << 10
+	DefaultMaxMappedFile = 64 << 20
 	DefaultCacheEntries  = 4096
 	DefaultCacheBytes    = 64 << 20
 	DefaultRevalidate    = time.Second
@@ -154,6 +162,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.MaxCachedFile > MaxMaxCachedFile {
 		cfg.MaxCachedFile = MaxMaxCachedFile
+	}
+	if cfg.MaxMappedFile == 0 {
+		cfg.MaxMappedFile = DefaultMaxMappedFile
 	}
 	if cfg.CacheEntries <= 0 {
 		cfg.CacheEntries = DefaultCacheEntries

@@ -26,7 +26,8 @@
 // path.go (cleanPath and escaping), rules.go (ETag lists, Range,
 // Accept-Encoding), mime.go, listing_linux.go, compress.go (encoders and
 // compressible types), pack.go and pack_linux.go (compressed forms shared by
-// workers and the helpers that make them), config.go.
+// workers and the helpers that make them), map_linux.go (large files lent
+// mapped, httpcore.MappedFile), config.go.
 //
 // # Confinement
 //
@@ -48,7 +49,9 @@
 // Serve never makes a system call on a cache hit: the answer is the entry's
 // prebuilt head appended to resp.Head plus its bytes (files up to
 // Config.MaxCachedFile) or its refcounted descriptor (larger files, as a
-// httpcore.FileRef).
+// httpcore.FileRef). Such a FileRef is also an httpcore.MappedFile (files
+// up to Config.MaxMappedFile): an engine that asks gets the file mapped,
+// once a helper goroutine has mapped it and faulted its pages in.
 //
 // A miss returns an httpcore.Op chain the engine runs off its loop:
 // OpOpenat2 of the file (O_NONBLOCK, so a FIFO cannot hang it; the flag is

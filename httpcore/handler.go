@@ -45,6 +45,22 @@ type FileRef interface {
 	Release()
 }
 
+// MappedFile is a FileRef that can also lend its whole file mapped
+// read-only into memory, so that an engine hands ranges of it to the kernel
+// by reference instead of reading them into buffers first (the kernel then
+// copies them into the socket once, not twice).
+//
+// Mapped returns the mapping, its pages made resident when it was made, or
+// nil while there is none: the first call asks for one, made off the
+// caller's thread (a loop never waits for a disk read). The memory stays
+// valid until this reference is released. Only the kernel may read it: a
+// file truncated meanwhile turns a read of a lost page into SIGBUS in Go
+// code, and into EFAULT (the send fails) in a system call.
+type MappedFile interface {
+	FileRef
+	Mapped() []byte
+}
+
 // Part is one piece of a body made of several: in-memory bytes when Bytes is
 // non-nil, otherwise Len bytes at Off of Response.File.
 type Part struct {

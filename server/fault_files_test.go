@@ -5,17 +5,22 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"github.com/ringhttpd/ringhttpd/files"
 )
@@ -124,10 +129,18 @@ func (s *skTruncs) explains(id int, since time.Time, nul int64) bool {
 // revalidation interval passes, every worker serves exactly what is on
 // disk.
 func TestFaultFilesChanging(t *testing.T) {
-	skBackends(t, testFaultFilesChanging)
+	skBackends(t, func(t *testing.T, backend string) { testFaultFilesChanging(t, backend, false) })
 }
 
-func testFaultFilesChanging(t *testing.T, backend string) {
+// TestFaultFilesChangingH2C is TestFaultFilesChanging over h2c, where the
+// io_uring engine sends a large file's frames from its mapping
+// (httpcore.MappedFile): a truncated file must cut the answer (the send
+// fails on a lost page), never send another file's bytes nor crash.
+func TestFaultFilesChangingH2C(t *testing.T) {
+	skBackends(t, func(t *testing.T, backend string) { testFaultFilesChanging(t, backend, true) })
+}
+
+func testFaultFilesChanging(t *testing.T, backend string, h2c bool) {
 	const (
 		nFiles     = 8
 		revalidate = 100 * time.Millisecond
@@ -145,7 +158,7 @@ func testFaultFilesChanging(t *testing.T, backend string) {
 		init[fmt.Sprintf("f%02d", id)] = skGenContent(id, 0, sizes(id, rng0))
 	}
 	root := skRoot(t, init)
-	s, addr := skStart(t, backend, Config{}, files.Config{Root: root, Revalidate: revalidate})
+	s, addr := skStart(t, backend, Config{H2C: h2c}, files.Config{Root: root, Revalidate: revalidate})
 	_ = s
 
 	var stop atomic.Bool
@@ -208,8 +221,77 @@ func testFaultFilesChanging(t *testing.T, backend string) {
 		}
 		emu.Unlock()
 	}
+	// judge checks one answer for file id (whose range starts at off)
+	// asked at sent; body is what arrived (all of it, or less when cut).
+	judge := func(id int, off int64, status int, body []byte, sent time.Time, cutShort bool) {
+		if status == 200 {
+			off = 0
+		}
+		switch status {
+		case 200, 206:
+			nul, cerr := skCheckGen(id, off, body)
+			if cerr != nil {
+				fail(fmt.Errorf("f%02d status %d: %w", id, status, cerr))
+			}
+			if nul >= 0 {
+				// A file served from memory may have been read while it
+				// was truncated: its zeros last until the entry is
+				// revalidated (hence a window before the request, wide
+				// because revalidation waits for a request and the
+				// machine may be loaded).
+				if !truncs.explains(id, sent.Add(-revalidate-5*time.Second), nul) {
+					fail(fmt.Errorf("f%02d status %d: NUL at file offset %d, and no truncation of the file to %d or less since shortly before the request", id, status, nul, nul))
+				}
+				tornN.Add(1)
+			}
+		case 404:
+			notFound.Add(1)
+		default:
+			other.Add(1) // 416 after a truncation, 503 when a file kept changing
+		}
+		switch {
+		case cutShort: // the file shrank while being sent
+			cut.Add(1)
+		case status == 200:
+			ok200.Add(1)
+		case status == 206:
+			ok206.Add(1)
+		}
+	}
 	var rwg sync.WaitGroup
-	for g := 0; g < 8; g++ {
+	for g := 0; g < 8 && h2c; g++ {
+		rwg.Add(1)
+		go func() {
+			defer rwg.Done()
+			rng := rand.New(rand.NewPCG(2, uint64(g)))
+			for !stop.Load() {
+				cl := skH2CClient()
+				for k := 0; k < 20 && !stop.Load(); k++ {
+					id := rng.IntN(nFiles)
+					var off int64
+					req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/f%02d", addr, id), nil)
+					if rng.IntN(3) == 0 {
+						off = rng.Int64N(64 << 10)
+						req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+rng.Int64N(256<<10)))
+					}
+					sent := time.Now()
+					resp, err := cl.Do(req)
+					if err != nil { // the connection was cut before the head
+						cut.Add(1)
+						break
+					}
+					body, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					judge(id, off, resp.StatusCode, body, sent, err != nil)
+					if err != nil {
+						break
+					}
+				}
+				cl.CloseIdleConnections()
+			}
+		}()
+	}
+	for g := 0; g < 8 && !h2c; g++ {
 		rwg.Add(1)
 		go func() {
 			defer rwg.Done()
@@ -244,39 +326,9 @@ func testFaultFilesChanging(t *testing.T, backend string) {
 						cut.Add(1)
 						break
 					}
-					if p.status == 200 {
-						off = 0
-					}
-					switch p.status {
-					case 200, 206:
-						nul, cerr := skCheckGen(id, off, p.body)
-						if cerr != nil {
-							fail(fmt.Errorf("f%02d status %d: %w", id, p.status, cerr))
-						}
-						if nul >= 0 {
-							// A file served from memory may have been read while it
-							// was truncated: its zeros last until the entry is
-							// revalidated (hence a window before the request, wide
-							// because revalidation waits for a request and the
-							// machine may be loaded).
-							if !truncs.explains(id, sent.Add(-revalidate-5*time.Second), nul) {
-								fail(fmt.Errorf("f%02d status %d: NUL at file offset %d, and no truncation of the file to %d or less since shortly before the request", id, p.status, nul, nul))
-							}
-							tornN.Add(1)
-						}
-					case 404:
-						notFound.Add(1)
-					default:
-						other.Add(1) // 416 after a truncation, 503 when a file kept changing
-					}
-					if err != nil { // the file shrank while being sent
-						cut.Add(1)
+					judge(id, off, p.status, p.body, sent, err != nil)
+					if err != nil {
 						break
-					}
-					if p.status == 200 {
-						ok200.Add(1)
-					} else if p.status == 206 {
-						ok206.Add(1)
 					}
 					if p.close {
 						break
@@ -290,8 +342,8 @@ func testFaultFilesChanging(t *testing.T, backend string) {
 	stop.Store(true)
 	mwg.Wait()
 	rwg.Wait()
-	t.Logf("%s: %v of changes: %d replaced, %d truncated, %d rewritten in place, %d deleted, %d recreated; responses: %d 200, %d 206, %d 404, %d other, %d cut short, %d with the zeros of a truncation",
-		backend, dur, muts[0].Load(), muts[1].Load(), muts[2].Load(), muts[3].Load(), muts[4].Load(),
+	t.Logf("%s h2c=%v: %v of changes: %d replaced, %d truncated, %d rewritten in place, %d deleted, %d recreated; responses: %d 200, %d 206, %d 404, %d other, %d cut short, %d with the zeros of a truncation",
+		backend, h2c, dur, muts[0].Load(), muts[1].Load(), muts[2].Load(), muts[3].Load(), muts[4].Load(),
 		ok200.Load(), ok206.Load(), notFound.Load(), other.Load(), cut.Load(), tornN.Load())
 	for _, err := range errs {
 		t.Error(err)
@@ -336,6 +388,19 @@ func testFaultFilesChanging(t *testing.T, backend string) {
 			t.Logf("f%02d right %v later", id, time.Since(t0).Round(time.Millisecond))
 		}
 	}
+}
+
+// skH2CClient is an HTTP/2 client by prior knowledge (h2c) on its own
+// connections.
+func skH2CClient() *http.Client {
+	tr := &http2.Transport{
+		AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
 // TestFaultFilesClassifier pins what TestFaultFilesChanging accepts: the

@@ -76,8 +76,10 @@ func TestH2Serve(t *testing.T) {
 				if resp, b := get("/mem/100"); resp.StatusCode != 200 || !bytes.Equal(b, pattern(100)) {
 					t.Fatalf("mem: %d %d", resp.StatusCode, len(b))
 				}
-				if resp, b := get("/file/big"); resp.StatusCode != 200 || !bytes.Equal(b, big) {
-					t.Fatalf("file: %d, %d of %d bytes", resp.StatusCode, len(b), len(big))
+				for _, path := range []string{"/file/big", "/mapped/big"} {
+					if resp, b := get(path); resp.StatusCode != 200 || !bytes.Equal(b, big) {
+						t.Fatalf("%s: %d, %d of %d bytes", path, resp.StatusCode, len(b), len(big))
+					}
 				}
 				if resp, _ := get("/nope"); resp.StatusCode != 404 {
 					t.Fatalf("404: %d", resp.StatusCode)
@@ -91,8 +93,11 @@ func TestH2Serve(t *testing.T) {
 						defer wg.Done()
 						path := fmt.Sprintf("/mem/%d", 1000+i*997)
 						want := pattern(1000 + i*997)
-						if i%4 == 0 {
+						switch {
+						case i%4 == 0:
 							path, want = fmt.Sprintf("/op/%d", i%7), []byte(fmt.Sprintf("op %d", i%7))
+						case i%16 == 1:
+							path, want = "/mapped/big", big // interleaved with the others' frames
 						}
 						resp, err := cl.Get(base + path)
 						if err != nil {

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ringhttpd/ringhttpd/httpcore"
 	"github.com/ringhttpd/ringhttpd/tlsrec"
 )
@@ -101,6 +103,7 @@ func pattern(n int) []byte {
 //
 //	/mem/N        N bytes of pattern(N) (the body aliases shared memory)
 //	/file/NAME    file NAME of dir through a FileRef
+//	/mapped/NAME  the same through a MappedFile (mapped at once)
 //	/op/MS        an OpFunc sleeping MS milliseconds, then 200 "op MS"
 //	/echo...      200 with "METHOD TARGET" as the body
 type testHandler struct {
@@ -137,6 +140,19 @@ func (r *testRef) Release() {
 	r.h.rels.Add(1)
 }
 
+// testMapRef is a testRef whose file is mapped; the mapping goes with the
+// release, so that a send from it after the release fails.
+type testMapRef struct {
+	testRef
+	m []byte
+}
+
+func (r *testMapRef) Mapped() []byte { return r.m }
+func (r *testMapRef) Release() {
+	unix.Munmap(r.m)
+	r.testRef.Release()
+}
+
 func (h *testHandler) Serve(req *httpcore.Request, resp *httpcore.Response) *httpcore.Op {
 	p := string(req.Path) // test handler: allocation is fine here
 	switch {
@@ -150,8 +166,8 @@ func (h *testHandler) Serve(req *httpcore.Request, resp *httpcore.Response) *htt
 		resp.Head = httpcore.AppendStatusLine(resp.Head, 200)
 		resp.Head = httpcore.AppendContentLength(resp.Head, int64(n))
 		resp.Body = h.big[:n]
-	case strings.HasPrefix(p, "/file/"):
-		f, err := os.Open(h.dir + "/" + p[6:])
+	case strings.HasPrefix(p, "/file/"), strings.HasPrefix(p, "/mapped/"):
+		f, err := os.Open(h.dir + "/" + p[strings.IndexByte(p[1:], '/')+2:])
 		if err != nil {
 			httpcore.WriteError(resp, 404)
 			return nil
@@ -168,6 +184,13 @@ func (h *testHandler) Serve(req *httpcore.Request, resp *httpcore.Response) *htt
 		resp.Head = httpcore.AppendStatusLine(resp.Head, 200)
 		resp.Head = httpcore.AppendContentLength(resp.Head, st.Size())
 		resp.File = &testRef{fd: fd, h: h}
+		if strings.HasPrefix(p, "/mapped/") && st.Size() > 0 {
+			m, err := unix.Mmap(fd, 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
+			if err != nil {
+				panic(err)
+			}
+			resp.File = &testMapRef{testRef{fd: fd, h: h}, m}
+		}
 		resp.Off, resp.Len = 0, st.Size()
 	case strings.HasPrefix(p, "/op/"):
 		ms, _ := strconv.Atoi(p[4:])

@@ -33,6 +33,10 @@ type seg struct {
 	// release says this is the last segment that uses file: file is
 	// released when it is done or dropped.
 	release bool
+	// hold, on memory inside a file's mapping (httpcore.MappedFile), is the
+	// reference that keeps the mapping: released when this segment, the
+	// last one in that mapping, is done or dropped.
+	hold httpcore.FileRef
 }
 
 // outq is a connection's output queue.
@@ -216,6 +220,14 @@ func (q *outq) appendRef(pool *chunkPool, p []byte) {
 	q.add(pool, seg{b: p[:len(p):len(p)]})
 }
 
+// appendMapped queues p, memory inside a file's mapping, by reference;
+// hold (nil unless this is the last segment of that mapping) is released
+// once p is sent or dropped.
+func (q *outq) appendMapped(pool *chunkPool, p []byte, hold httpcore.FileRef) {
+	q.bytes += int64(len(p))
+	q.add(pool, seg{b: p[:len(p):len(p)], hold: hold})
+}
+
 // appendBody queues an in-memory body: copied when small, else by reference.
 func (q *outq) appendBody(pool *chunkPool, p []byte) {
 	if len(p) <= coalesceMax {
@@ -300,11 +312,14 @@ func (q *outq) done(pool *chunkPool, i int) {
 	if s.release {
 		s.file.Release()
 	}
+	if s.hold != nil {
+		s.hold.Release()
+	}
 	*s = seg{}
 }
 
 // drop discards everything pending (the connection is closing), returning
-// chunks and releasing files.
+// chunks and releasing files (the engine no longer sends from them).
 func (q *outq) drop(pool *chunkPool) {
 	for i := q.head; i < len(q.segs); i++ {
 		q.done(pool, i)

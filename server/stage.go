@@ -3,6 +3,7 @@ package server
 import (
 	"golang.org/x/sys/unix"
 
+	"github.com/ringhttpd/ringhttpd/httpcore"
 	"github.com/ringhttpd/ringhttpd/tlsrec"
 )
 
@@ -18,6 +19,10 @@ import (
 //     through io-wq for every 16 KiB frame (h2c 1 MiB: 553 -> 466 µs per
 //     request). The epoll engine sends them with sendfile on its own
 //     thread, which measured cheaper than reading them (335 vs 394 µs).
+//     A file its handler lends mapped (httpcore.MappedFile, files does)
+//     is not read at all: its frames go to c.out by reference into the
+//     mapping (stageMapped), so the kernel copies each byte once, from the
+//     page cache into the socket (h2c 1 MiB: 298 -> 220 µs per request).
 //
 // A small piece of memory right before a file range (a frame head, a
 // multipart boundary) rides in the range's chunk (and record). One read
@@ -189,6 +194,14 @@ func (w *worker) stageMore(c *conn, st *stage, s recordSealer) {
 			w.staged(c, st, int64(n))
 			continue
 		}
+		if _, plain := s.(identity); plain {
+			if m := mappedFront(segs); m != nil {
+				if !w.stageMapped(c, st, segs, m) {
+					return
+				}
+				continue
+			}
+		}
 		if s.Pending() {
 			c.out.appendSealed(&w.chunks, nil, tlsControlRoom, s)
 		}
@@ -202,6 +215,61 @@ func (w *worker) stageMore(c *conn, st *stage, s recordSealer) {
 			return
 		}
 	}
+}
+
+// stageMapSend bounds what c.out holds when a mapped file range is queued
+// by reference: one send then carries up to three 16 KiB HTTP/2 frames,
+// which stays inside one segment of loopback's 64 KiB MTU. Measured (h2c
+// 1 MiB, CPU per answer; h2o 235 in the same runs): 209 µs with 48 KiB,
+// 219 with 96, 280 with 64 (a full segment and a 36-byte one) and 380
+// with 128.
+const stageMapSend = 48 << 10
+
+// mappedFront returns the mapping of the file range at the front of segs
+// (after a small piece of memory, see preFile), when its file is mapped
+// (httpcore.MappedFile) and the mapping holds the range; nil otherwise.
+func mappedFront(segs []seg) []byte {
+	sg := &segs[0]
+	if sg.file == nil {
+		sg = &segs[1] // preFile
+	}
+	mf, ok := sg.file.(httpcore.MappedFile)
+	if !ok || sg.n == 0 {
+		return nil
+	}
+	m := mf.Mapped()
+	if int64(len(m)) < sg.off+sg.n {
+		return nil
+	}
+	return m
+}
+
+// stageMapped moves the front of segs (a file range in mapping m, with
+// the small memory before it) to c.out: the memory copied, the range by
+// reference into the mapping, so that the kernel copies the file's bytes
+// once, from the page cache into the socket, where a read would copy them
+// twice. The range's release, when it is the file's last, moves to its
+// segment of c.out: the mapping lives until that is sent. It reports
+// false when c.out already holds a send's worth (stageMapSend).
+func (w *worker) stageMapped(c *conn, st *stage, segs []seg, m []byte) bool {
+	var pre []byte
+	if segs[0].file == nil {
+		pre, segs = segs[0].b, segs[1:]
+	}
+	sg := &segs[0]
+	n := sg.n
+	if c.out.bytes > 0 && c.out.bytes+int64(len(pre))+n > stageMapSend {
+		return false
+	}
+	n = min(n, stageMapSend) // a range larger than a send goes in parts
+	var hold httpcore.FileRef
+	if n == sg.n && sg.release {
+		hold, sg.release = sg.file, false
+	}
+	c.out.appendCopy(&w.chunks, pre)
+	c.out.appendMapped(&w.chunks, m[sg.off:sg.off+n], hold)
+	w.staged(c, st, int64(len(pre))+n)
+	return true
 }
 
 // stageLimit is the most plaintext one record of s carries.

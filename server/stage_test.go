@@ -26,11 +26,31 @@ type fdRef struct {
 func (r *fdRef) Fd() int  { return int(r.f.Fd()) }
 func (r *fdRef) Release() { r.released++ }
 
+// mapRef is an fdRef whose file is also mapped (httpcore.MappedFile), or
+// not yet (m nil: the stage reads).
+type mapRef struct {
+	fdRef
+	m []byte
+}
+
+func (r *mapRef) Mapped() []byte { return r.m }
+
+// inside reports whether b lies in m.
+func inside(b, m []byte) bool {
+	if len(b) == 0 || len(m) == 0 {
+		return false
+	}
+	p, lo := uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&m[0]))
+	return p >= lo && p < lo+uintptr(len(m))
+}
+
 // TestStageReads drives the stage with what HTTP/2 and HTTP/1.1 over TLS
 // queue (frame heads before file ranges, contiguous and not, bodies larger
 // than a record, other memory, release markers) through reads that come
-// back whole or short, and checks that what reaches c.out, opened, is
-// exactly the plaintext queued, each file released once, every chunk back.
+// back whole or short, or from mapped files (sent by reference, each
+// mapping kept until c.out is done with it), and checks that what reaches
+// c.out, opened, is exactly the plaintext queued, each file released once,
+// every chunk back.
 func TestStageReads(t *testing.T) {
 	src := pattern(512 << 10)
 	f := testBodyFile(t, src)
@@ -60,11 +80,27 @@ func TestStageReads(t *testing.T) {
 			// while earlier ones are being staged and sent.
 			var want []byte
 			var refs []*fdRef
+			var maps []*mapRef // the refs of mapped files, by group
+			mappedOut := 0     // segments of c.out in a mapping
 			groups := 1 + rng.IntN(12)
 			queueGroup := func() {
 				groups--
-				ref := &fdRef{f: f}
-				refs = append(refs, ref)
+				var ref httpcore.FileRef
+				fr := &fdRef{f: f}
+				if !sealed && rng.IntN(2) == 0 {
+					// A mapped file (its own mapping per group, so
+					// that its segments are told apart), or one
+					// whose mapping is not made yet.
+					mr := &mapRef{fdRef: fdRef{f: f}}
+					if rng.IntN(4) != 0 {
+						mr.m = mmapFile(t, f, len(src))
+						maps = append(maps, mr)
+					}
+					ref, fr = mr, &mr.fdRef
+				} else {
+					ref = fr
+				}
+				refs = append(refs, fr)
 				off := int64(rng.IntN(64 << 10))
 				lastFile := false
 				for range 1 + rng.IntN(8) {
@@ -141,8 +177,26 @@ func TestStageReads(t *testing.T) {
 					}
 					wire = append(wire, sg.b[:k]...)
 				}
+				for _, sg := range c.out.pending() {
+					for _, mr := range maps {
+						if inside(sg.b, mr.m) {
+							mappedOut++
+						}
+					}
+				}
 				c.out.advance(&w.chunks, n)
 				sent = len(wire)
+				// A mapping lives until c.out is done with it.
+				for _, mr := range maps {
+					if mr.released == 0 {
+						continue
+					}
+					for _, sg := range c.out.pending() {
+						if inside(sg.b, mr.m) {
+							t.Fatalf("seed %d: a mapped file released while c.out still sends from its mapping", seed)
+						}
+					}
+				}
 				if groups == 0 && st.plain.empty() && c.out.empty() {
 					break
 				}
@@ -167,14 +221,28 @@ func TestStageReads(t *testing.T) {
 					t.Fatalf("seed %d: file %d released %d times", seed, i, r.released)
 				}
 			}
+			if len(maps) > 0 && mappedOut == 0 {
+				t.Fatalf("seed %d: %d mapped files, and nothing sent from a mapping", seed, len(maps))
+			}
 			if n := len(w.chunks.free); n == 0 {
 				t.Fatalf("seed %d: no chunk came back to the pool", seed)
 			}
-			if w.readFree.get() == nil {
+			if len(fl.reads) > 0 && w.readFree.get() == nil {
 				t.Fatalf("seed %d: the stage read did not come back", seed)
 			}
 		}
 	}
+}
+
+// mmapFile maps f read-only for the test's life.
+func mmapFile(t *testing.T, f *os.File, n int) []byte {
+	t.Helper()
+	m, err := unix.Mmap(int(f.Fd()), 0, n, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Munmap(m) })
+	return m
 }
 
 // TestStageReadBatches checks that a 1 MiB HTTP/2 body is read in batches
