@@ -428,10 +428,10 @@ func (m *miss) finish(fd int, data []byte, resp *httpcore.Response) *httpcore.Op
 	e := &entry{
 		key: m.key, kind: kindFile, enc: m.enc, variants: m.variants,
 		fd: fd, st: m.st, checked: h.now(), data: data, closeFd: closeFd,
+		dir: m.dir, hasDir: m.hasDir,
+		ctype:    contentType(h.mime, []byte(typeName)),
+		lastMod:  m.st.mtime / 1e9,
 		mappable: fd >= 0 && m.st.size <= h.cfg.MaxMappedFile,
-		dir:      m.dir, hasDir: m.hasDir,
-		ctype:   contentType(h.mime, []byte(typeName)),
-		lastMod: m.st.mtime / 1e9,
 	}
 	if m.st.mtime < 0 && m.st.mtime%1e9 != 0 {
 		e.lastMod--
