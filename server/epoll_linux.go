@@ -279,10 +279,16 @@ func (l *epollLoop) sync(c *conn) {
 		if !c.wantWrite() {
 			break
 		}
-		if l.sentTurn >= turnSendBudget && c.out.pending()[0].file != nil {
+		if l.sentTurn >= turnSendBudget && (c.out.pending()[0].file != nil || c.stagesFrames()) {
 			// Writable, so the next wait reports it at once. (Bytes in
 			// memory always go: at most outHighWater per connection, and
-			// a small answer must not wait behind large files.)
+			// a small answer must not wait behind large files. HTTP/2
+			// frames from a mapped file count as a file: the stage
+			// refills c.out as fast as it sends, and without the budget
+			// a connection pulling a 64 MiB file held the loop until its
+			// socket filled: small answers on other connections took
+			// 12 ms on average instead of 0.5. A TLS stage is left out:
+			// budgeted, tls-f1m cost 20% more CPU per answer.)
 			l.setInterest(c, unix.EPOLLOUT)
 			return
 		}

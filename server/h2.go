@@ -34,8 +34,9 @@ type h2State struct {
 	c    *conn
 	st   stage // frames with file ranges, read into memory (stage.go)
 	// staging: output goes through st, from the first file range queued
-	// (on an engine that reads them: worker.stageH2Files) until st is
-	// empty again; frames from memory go straight to c.out otherwise.
+	// (on an engine that reads them: worker.stageH2Files; on any engine
+	// for a mapped file: lendsMapping) until st is empty again; frames
+	// from memory go straight to c.out otherwise.
 	staging bool
 	in      []byte
 	parked  []*exchange
@@ -55,7 +56,7 @@ func (s *h2Sink) Write(p []byte) { s.c.pq().appendCopy(&s.w.chunks, p) }
 func (s *h2Sink) WriteRef(p []byte) { s.c.pq().appendBody(&s.w.chunks, p) }
 
 func (s *h2Sink) WriteFile(f httpcore.FileRef, off, n int64, release bool) {
-	if s.w.stageH2Files {
+	if s.w.stageH2Files || n > 0 && lendsMapping(f) {
 		s.c.h2.staging = true
 	}
 	q := s.c.pq()
@@ -72,6 +73,15 @@ func (s *h2Sink) WriteFile(f httpcore.FileRef, off, n int64, release bool) {
 }
 
 func (s *h2Sink) Buffered() int64 { return s.c.pending() }
+
+// lendsMapping reports whether f's file is mapped (httpcore.MappedFile):
+// then even an engine that sends files inline stages its frames, which go
+// out from the mapping (stage.go) in one send with their heads, where
+// sendfile would take a call per 16 KiB frame and its head another.
+func lendsMapping(f httpcore.FileRef) bool {
+	mf, ok := f.(httpcore.MappedFile)
+	return ok && mf.Mapped() != nil
+}
 
 // h2Start makes c an HTTP/2 connection.
 func (w *worker) h2Start(c *conn) {

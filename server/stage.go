@@ -23,6 +23,8 @@ import (
 //     is not read at all: its frames go to c.out by reference into the
 //     mapping (stageMapped), so the kernel copies each byte once, from the
 //     page cache into the socket (h2c 1 MiB: 298 -> 220 µs per request).
+//     The epoll engine stages such frames too (h2Sink.WriteFile): 355 ->
+//     208 µs, against a sendfile and a head per frame.
 //
 // A small piece of memory right before a file range (a frame head, a
 // multipart boundary) rides in the range's chunk (and record). One read
@@ -143,6 +145,14 @@ func (c *conn) pq() *outq {
 		return &st.plain
 	}
 	return &c.out
+}
+
+// stagesFrames reports whether c's HTTP/2 frames wait in a stage that
+// does not seal (plaintext or kernel TLS): file frames, mapped or read.
+func (c *conn) stagesFrames() bool {
+	st, s := c.stageOf()
+	_, plain := s.(identity)
+	return plain && !st.plain.empty()
 }
 
 // stageEmpty reports whether c's stage (if any) holds nothing.
