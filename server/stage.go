@@ -147,14 +147,6 @@ func (c *conn) pq() *outq {
 	return &c.out
 }
 
-// stagesFrames reports whether c's HTTP/2 frames wait in a stage that
-// does not seal (plaintext or kernel TLS): file frames, mapped or read.
-func (c *conn) stagesFrames() bool {
-	st, s := c.stageOf()
-	_, plain := s.(identity)
-	return plain && !st.plain.empty()
-}
-
 // stageEmpty reports whether c's stage (if any) holds nothing.
 func (c *conn) stageEmpty() bool {
 	st, _ := c.stageOf()
@@ -170,7 +162,8 @@ func (c *conn) stageBytes() int64 {
 }
 
 // flushStage moves what c's stage holds into c.out, transformed, up to
-// stageHighWater, asking the engine to read file ranges. An HTTP/2
+// stageHighWater, asking the engine to read file ranges; nothing while the
+// loop turn's send budget is spent (w.stageHeld). An HTTP/2
 // connection's stage of file frames is left, once empty, until the next
 // file range (h2Sink.WriteFile).
 func (w *worker) flushStage(c *conn, st *stage, s recordSealer) {
@@ -181,7 +174,7 @@ func (w *worker) flushStage(c *conn, st *stage, s recordSealer) {
 }
 
 func (w *worker) stageMore(c *conn, st *stage, s recordSealer) {
-	for st.rd == nil && c.out.bytes < stageHighWater {
+	for st.rd == nil && c.out.bytes < stageHighWater && !w.stageHeld {
 		segs := st.plain.pending()
 		if len(segs) == 0 {
 			return

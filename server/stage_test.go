@@ -234,6 +234,30 @@ func TestStageReads(t *testing.T) {
 	}
 }
 
+// TestStageHeld: while the loop turn's send budget is spent, a stage
+// moves nothing into c.out; once a new turn clears it, staging goes on.
+func TestStageHeld(t *testing.T) {
+	src := pattern(64 << 10)
+	f := testBodyFile(t, src)
+	w, _ := newCoreWorker(t, noHandler, nil)
+	c := &conn{w: w, fd: 1}
+	st := &stage{}
+	st.plain.appendCopy(&w.chunks, src[:100])
+	st.plain.appendFile(&w.chunks, &fdRef{f: f}, 0, int64(len(src)))
+	st.plain.markRelease()
+	w.stageHeld = true
+	w.flushStage(c, st, identity{})
+	if !c.out.empty() || st.plain.bytes != int64(100+len(src)) {
+		t.Fatalf("held stage moved %d bytes to c.out (%d left staged)", c.out.bytes, st.plain.bytes)
+	}
+	w.stageHeld = false
+	w.flushStage(c, st, identity{})
+	if c.out.bytes != int64(100+len(src)) || !st.plain.empty() {
+		t.Fatalf("after the hold: %d bytes in c.out, %d staged; want all %d moved", c.out.bytes, st.plain.bytes, 100+len(src))
+	}
+	c.out.drop(&w.chunks)
+}
+
 // mmapFile maps f read-only for the test's life.
 func mmapFile(t *testing.T, f *os.File, n int) []byte {
 	t.Helper()

@@ -73,6 +73,10 @@ type worker struct {
 	// stageH2Files: HTTP/2 file bodies are read into memory before they
 	// are sent (stage.go), unless the engine sends files inline.
 	stageH2Files bool
+	// stageHeld: the loop turn's send budget is spent (the epoll engine's
+	// turnSendBudget); stages wait for the next turn, so that a stage that
+	// refills as fast as its socket drains does not hold the loop.
+	stageHeld bool
 
 	// lastBusy is now at the last loop turn with I/O; trimmed says the
 	// pools were trimmed since (trim.go).
