@@ -1,10 +1,6 @@
 package files
 
-import (
-	"sync"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // Mapped files: an engine that sends a file's bytes from memory (the
 // io_uring engine's HTTP/2 frames) asks the file's entry for a mapping
@@ -55,38 +51,8 @@ func (e *entry) unmap() {
 	}
 }
 
-// mapper runs map jobs on at most maxPackers helper goroutines, shared by
-// every Handler (they are few: one per mappable entry, once).
-var mapper struct {
-	mu      sync.Mutex
-	jobs    []*entry
-	running int
-}
+// mapper runs map jobs off the loops (one per mappable entry, once).
+var mapper = jobQueue[*entry]{max: maxHelpers, run: (*entry).mapNow}
 
 // enqueueMap queues the mapping of e, whose reference the job holds.
-func enqueueMap(e *entry) {
-	mapper.mu.Lock()
-	mapper.jobs = append(mapper.jobs, e)
-	if mapper.running < maxPackers {
-		mapper.running++
-		go runMapper()
-	}
-	mapper.mu.Unlock()
-}
-
-func runMapper() {
-	for {
-		mapper.mu.Lock()
-		if len(mapper.jobs) == 0 {
-			mapper.jobs = nil
-			mapper.running--
-			mapper.mu.Unlock()
-			return
-		}
-		e := mapper.jobs[0]
-		mapper.jobs[0] = nil
-		mapper.jobs = mapper.jobs[1:]
-		mapper.mu.Unlock()
-		e.mapNow()
-	}
-}
+func enqueueMap(e *entry) { mapper.enqueue(e) }

@@ -1,12 +1,6 @@
 package files
 
-import (
-	"runtime"
-	"sync"
-	"sync/atomic"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // A packJob makes the forms of one pack from the identity entry src, which
 // it holds a reference to until done.
@@ -17,48 +11,11 @@ type packJob struct {
 	cc      string          // Cache-Control of the variant heads
 }
 
-// packer runs pack jobs on at most maxPackers helper goroutines, shared by
-// every Handler, so that a cold cache full of text files never takes more
-// than half the CPUs away from the loops.
-var packer struct {
-	mu      sync.Mutex
-	jobs    []packJob
-	running int
-	done    atomic.Int64 // jobs finished (for tests)
-}
+// packer runs pack jobs off the loops.
+var packer = jobQueue[packJob]{max: maxHelpers, run: func(j packJob) { j.run() }}
 
-var maxPackers = max(1, runtime.NumCPU()/2)
-
-// enqueuePack queues j and starts a helper when fewer than maxPackers run.
-func enqueuePack(j packJob) {
-	packer.mu.Lock()
-	packer.jobs = append(packer.jobs, j)
-	if packer.running < maxPackers {
-		packer.running++
-		go runPacker()
-	}
-	packer.mu.Unlock()
-}
-
-func runPacker() {
-	for {
-		packer.mu.Lock()
-		if len(packer.jobs) == 0 {
-			packer.running--
-			packer.mu.Unlock()
-			return
-		}
-		j := packer.jobs[0]
-		packer.jobs[0] = packJob{}
-		packer.jobs = packer.jobs[1:]
-		if len(packer.jobs) == 0 {
-			packer.jobs = nil
-		}
-		packer.mu.Unlock()
-		j.run()
-		packer.done.Add(1)
-	}
-}
+// enqueuePack queues j; the job holds its reference to j.src until done.
+func enqueuePack(j packJob) { packer.enqueue(j) }
 
 // run makes the forms and publishes them. A source that cannot be read
 // whole, unchanged, publishes no form: the identity is served.

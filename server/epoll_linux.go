@@ -39,9 +39,9 @@ const (
 	// queue as fast as its socket drains it, so once the budget is spent
 	// they stop refilling until the next turn (worker.stageHeld): before,
 	// four HTTPS downloads of a 64 MiB file held the loop so long that a
-	// small-file client on the same worker got 9 answers a second (mean
-	// 111 ms, max 385 ms); now 700 (mean 1.4 ms), with tls-f1m's CPU per
-	// answer unchanged.
+	// small-file client on the same worker got 7 answers a second (mean
+	// 135 ms, max 1.05 s; scripts/fairness.sh); now 600 (mean 1.6 ms),
+	// with tls-f1m's CPU per answer unchanged.
 	turnSendBudget = 2 << 20
 )
 
@@ -319,9 +319,10 @@ func (l *epollLoop) sync(c *conn) {
 	if c.wantRead() {
 		ev = unix.EPOLLIN
 	}
-	if !c.stageEmpty() {
+	if w.stageHeld && !c.stageEmpty() {
 		// Held back by the turn's budget (stage.go): the next wait
 		// reports the socket writable at once, and staging goes on.
+		// (Not held, a stage with more is dirty again: sent.)
 		ev |= unix.EPOLLOUT
 	}
 	l.setInterest(c, ev)
