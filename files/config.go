@@ -31,10 +31,11 @@ type Config struct {
 	MaxCachedFile int64
 	// MaxMappedFile is the largest file served from a descriptor that is
 	// also lent mapped into memory to an engine that asks for it
-	// (httpcore.MappedFile: the io_uring engine's HTTP/2 frames, sent
+	// (httpcore.MappedFile: the engines' HTTP/2 frames over h2c, sent
 	// without reading them first). A mapped file's pages count in the
-	// process's RSS while they are resident (they are page cache, shared).
-	// Default 64 MiB; negative: no file is mapped.
+	// process's RSS while they are resident, once per worker that maps it
+	// (each has its own cache), though they are the page cache's, shared,
+	// not the process's own. Default 64 MiB; negative: no file is mapped.
 	MaxMappedFile int64
 	// CacheEntries and CacheBytes bound each cache. Defaults 4096 and 64 MiB.
 	CacheEntries int

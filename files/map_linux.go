@@ -3,7 +3,7 @@ package files
 import "golang.org/x/sys/unix"
 
 // Mapped files: an engine that sends a file's bytes from memory (the
-// io_uring engine's HTTP/2 frames) asks the file's entry for a mapping
+// engines' HTTP/2 frames over h2c) asks the file's entry for a mapping
 // (httpcore.MappedFile) instead of reading the bytes into its buffers. The
 // first ask queues the entry for a helper goroutine, which maps the whole
 // file read-only and makes its pages resident there (MAP_POPULATE: the

@@ -89,7 +89,8 @@
 //     failed, the connection closed, or no body was due (HEAD, 304).
 //     Give every answer its own reference (a reference count): two answers
 //     in flight mean two Releases. Reply and WriteError release a File the
-//     Response already held.
+//     Response already held. A File that is also a MappedFile lends its
+//     file mapped: an engine may send HTTP/2 frames straight from it.
 //   - Close (HTTP/1.1) closes the connection after this answer; HTTP/2
 //     ignores it.
 //
@@ -262,8 +263,8 @@
 // second), the Connection field and the blank line. NoBody says when no body
 // may be sent (HEAD, 1xx, 204, 304).
 //
-// What lives where: handler.go (Handler, Op, Response, FileRef, Part),
-// request.go (Request, Method), fields.go (field rules and accessors, List),
+// What lives where: handler.go (Handler, Op, Response, FileRef, MappedFile,
+// Part), request.go (Request, Method), fields.go (field rules and accessors, List),
 // parser.go (Parser, Limits, Error), response.go (Reply, WriteError, Finish,
 // Preflight, the Append helpers), status.go (status lines), date.go (HTTP
 // dates, DateCache), lookup.go and tables.go (method and field name lookup).
