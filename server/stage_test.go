@@ -57,11 +57,7 @@ func TestStageReads(t *testing.T) {
 	// Memory queued by reference is a cached body other connections read
 	// meanwhile: read-only here, so that a write to it (even one undone
 	// at once) faults.
-	ro, err := unix.Mmap(int(f.Fd()), 0, len(src), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(ro)
+	ro := mmapFile(t, f, len(src))
 
 	for _, sealed := range []bool{false, true} {
 		for seed := range uint64(40) {
