@@ -10,6 +10,8 @@
 //	keys.go       the key schedule: TLS 1.3 HKDF-Expand-Label and KeyUpdate
 //	              (RFC 8446 §7.1-7.3), the TLS 1.2 PRF and key expansion
 //	              (RFC 5246 §5, §6.3), the suites' AEADs
+//	gcm.go        which AES-GCM the records use: internal/vaesgcm (512-bit VAES
+//	              and VPCLMULQDQ) where the CPU has it, crypto/cipher otherwise
 //	record.go     Conn, the userspace record layer: Open decrypts whole records
 //	              in place (alerts, KeyUpdate, renegotiation refused), Seal and
 //	              SealInPlace append records (RFC 8446 §5, RFC 5288, RFC 7905)

@@ -1,7 +1,6 @@
 package tlsrec
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/hmac"
@@ -98,11 +97,7 @@ func (s *suite) newAEAD(key []byte) (cipher.AEAD, error) {
 	if s.cipher == ChaCha20Poly1305 {
 		return chacha20poly1305.New(key)
 	}
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(b)
+	return newGCM(key)
 }
 
 // Keys is the traffic state of one direction of a connection.

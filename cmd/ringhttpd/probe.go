@@ -28,6 +28,7 @@ type probeReport struct {
 	Uring           server.UringReport  `json:"io_uring"`
 	KernelTLS       tlsrec.KernelReport `json:"kernel_tls"`
 	TLSRecordLayer  string              `json:"tls_record_layer"`
+	UserspaceGCM    string              `json:"userspace_aes_gcm"`
 	Backend         string              `json:"auto_backend"`
 	BackendWhy      string              `json:"auto_backend_why"`
 	Advice          []string            `json:"advice,omitempty"`
@@ -124,6 +125,7 @@ func collectProbe() probeReport {
 	if r.KernelTLS.ULPError == "" && len(r.KernelTLS.Ciphers) > 0 {
 		r.TLSRecordLayer = "kernel TLS for the versions and ciphers with TX yes above, userspace otherwise"
 	}
+	r.UserspaceGCM = tlsrec.UserspaceGCM()
 	r.Advice = probeAdvice(&r)
 	return r
 }
@@ -202,6 +204,7 @@ func writeProbe(out io.Writer, r *probeReport) {
 		row("  kernel "+c.Name, v)
 	}
 	row("TLS record layer", r.TLSRecordLayer)
+	row("userspace AES-GCM", r.UserspaceGCM)
 	fmt.Fprintln(out)
 	row("--backend auto picks", r.Backend+": "+r.BackendWhy)
 	for _, a := range r.Advice {
