@@ -30,7 +30,7 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 }
 
 // UserspaceGCM names the AES-GCM implementation userspace records use on
-// this machine (for probe and the startup log).
+// this machine (ringhttpd probe reports it).
 func UserspaceGCM() string {
 	switch {
 	case useVAES:
