@@ -68,7 +68,10 @@ TEXT ·expandKey128(SB), NOSPLIT, $0-16
 	STEP128(0x36, 160)
 	RET
 
-// X1: round key 2i-2, X4: round key 2i-1.
+// AES-256: STEP256A turns X1 (round key 2i-2) into round key 2i, with
+// the word AESKEYGENASSIST makes from X4 (round key 2i-1, rotated, with
+// rcon); STEP256B turns X4 into round key 2i+1 with the word made from the
+// new X1 (not rotated, no rcon).
 #define STEP256A(rcon, off) \
 	AESKEYGENASSIST $rcon, X4, X2; \
 	PSHUFD $0xff, X2, X2; \
