@@ -9,7 +9,7 @@ import (
 )
 
 // The AES-GCM records are sealed and opened with: the 512-bit VAES code
-// where the CPU has it (about 1.7x crypto/cipher's speed per 16 KiB record
+// where the CPU has it (about twice crypto/cipher's speed per 16 KiB record
 // on the benchmark machine), crypto/cipher's otherwise.
 // RINGHTTPD_AESGCM=stdlib forces crypto/cipher's (to compare, or to rule
 // the VAES code out).
