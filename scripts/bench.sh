@@ -282,7 +282,10 @@ ENVF=$WORK/env.txt
   echo "kernel: $(uname -r)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(nproc) online)"
   echo "go: $(go version | awk '{print $3}')"
-  echo "ringhttpd: $(cd "$REPO" && git log -1 --format='%h %s' -- cmd server httpcore files uring 2>/dev/null | cut -c1-80)$(cd "$REPO" && git diff --quiet HEAD -- cmd server httpcore files uring 2>/dev/null || echo ' + uncommitted changes')"
+  # The last commit of the server's own code: every Go and assembly file of
+  # the main module (h2 and tlsrec too), not the bench/ module.
+  server_src=("*.go" "*.s" go.mod go.sum ":!bench")
+  echo "ringhttpd: $(cd "$REPO" && git log -1 --format='%h %s' -- "${server_src[@]}" 2>/dev/null | cut -c1-80)$(cd "$REPO" && git diff --quiet HEAD -- "${server_src[@]}" 2>/dev/null || echo ' + uncommitted changes')"
   echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //')"
   echo "h2o: $(h2o --version 2>/dev/null | head -1)"
   echo "lighttpd: $(lighttpd -v 2>/dev/null | head -1 | cut -d' ' -f1)"
