@@ -83,28 +83,24 @@ func (g *aead) Seal(dst, nonce, plaintext, ad []byte) []byte {
 	if uint64(len(plaintext)) > maxPlain {
 		panic("vaesgcm: message too large for GCM")
 	}
-	ret, out := sliceForAppend(dst, len(plaintext)+tagSize)
-	if inexactOverlap(out[:len(plaintext)], plaintext) {
+	size := len(plaintext)
+	ret, out := sliceForAppend(dst, size+tagSize)
+	if inexactOverlap(out[:size], plaintext) {
 		panic("vaesgcm: invalid buffer overlap")
 	}
-	var block, mask [16]byte
-	copy(block[:], nonce)
-	block[15] = 1
-	encryptBlock(&g.rk, g.nr, &mask, &block)
-	block[15] = 2
-	ct := out[:len(plaintext)]
+	block, mask := g.start(nonce)
+	ct := out[:size]
 	var acc [16]byte
 	g.hash(&acc, ad)
 	// Whole batches of 32 blocks in one pass, the rest in two.
-	if n := len(plaintext) &^ 511; n > 0 {
+	if n := size &^ 511; n > 0 {
 		sealBulk(&g.rk, g.nr, &block, &g.htab, &acc, &ct[0], &plaintext[0], n)
-		c := binary.BigEndian.Uint32(block[12:])
-		binary.BigEndian.PutUint32(block[12:], c+uint32(n/16))
+		advance(&block, n)
 		ct, plaintext = ct[n:], plaintext[n:]
 	}
 	g.xorStream(ct, plaintext, &block)
 	g.hash(&acc, ct)
-	g.finish(out[len(out)-tagSize:], &acc, &mask, len(ad), len(out)-tagSize)
+	g.finish(out[size:], &acc, &mask, len(ad), size)
 	return ret
 }
 
@@ -116,10 +112,7 @@ func (g *aead) Open(dst, nonce, ciphertext, ad []byte) ([]byte, error) {
 		return nil, errOpen
 	}
 	ct := ciphertext[:len(ciphertext)-tagSize]
-	var block, mask [16]byte
-	copy(block[:], nonce)
-	block[15] = 1
-	encryptBlock(&g.rk, g.nr, &mask, &block)
+	block, mask := g.start(nonce)
 	var want [tagSize]byte
 	g.tag(want[:], &mask, ad, ct)
 	ret, out := sliceForAppend(dst, len(ct))
@@ -129,9 +122,24 @@ func (g *aead) Open(dst, nonce, ciphertext, ad []byte) ([]byte, error) {
 	if subtle.ConstantTimeCompare(want[:], ciphertext[len(ct):]) != 1 {
 		return nil, errOpen
 	}
-	block[15] = 2
 	g.xorStream(out, ct, &block)
 	return ret, nil
+}
+
+// start returns the first counter block of the message with nonce (its
+// counter 2) and the tag mask, E(K, counter block 1).
+func (g *aead) start(nonce []byte) (block, mask [16]byte) {
+	copy(block[:], nonce)
+	block[15] = 1
+	encryptBlock(&g.rk, g.nr, &mask, &block)
+	block[15] = 2
+	return block, mask
+}
+
+// advance moves counter block b past n bytes (whole blocks), mod 2^32
+// as GCM's inc32.
+func advance(b *[16]byte, n int) {
+	binary.BigEndian.PutUint32(b[12:], binary.BigEndian.Uint32(b[12:])+uint32(n/16))
 }
 
 // htab16 is the table of H^16..H^1 that ghash takes.
@@ -143,8 +151,7 @@ func (g *aead) xorStream(dst, src []byte, block *[16]byte) {
 	n := len(src) &^ 63
 	if n > 0 {
 		ctr(&g.rk, g.nr, block, &dst[0], &src[0], n)
-		c := binary.BigEndian.Uint32(block[12:])
-		binary.BigEndian.PutUint32(block[12:], c+uint32(n/16))
+		advance(block, n)
 	}
 	if rest := len(src) - n; rest > 0 {
 		var buf [64]byte
