@@ -11,6 +11,9 @@
 #     SERVER:   ringhttpd-uring (default) | ringhttpd-epoll | nginx | h2o
 #   PROFILE_SECONDS (default 5)  measured seconds (after a 2 s warm-up)
 #   PROFILE_OUT (default /tmp/ringhttpd-profile) perf.data and reports
+#   PROFILE_FREQ (default 999) samples per second
+#   PROFILE_BIN  a ringhttpd binary to profile instead of the benchmark's
+#                build (an experiment's), with the same flags
 #
 # Needs a prior `scripts/bench.sh` in the same BENCH_WORK (binaries, configs,
 # certificate, document root); BENCH_PORT_BASE as for that run. Go code is
@@ -30,6 +33,12 @@ line=$(awk -F'\t' -v s="$S" '$1 == s' "$WORK/servers.tsv")
 [ -n "$line" ] || { echo "bench-profile: no server $S in $WORK/servers.tsv" >&2; exit 1; }
 ports=$(cut -f2 <<<"$line")
 cmd=$(cut -f4 <<<"$line")
+if [ -n "${PROFILE_BIN:-}" ]; then
+	case $S in
+	ringhttpd-*) cmd=${cmd/"$WORK/bin/ringhttpd"/$PROFILE_BIN} ;;
+	*) echo "bench-profile: PROFILE_BIN applies to ringhttpd only" >&2; exit 2 ;;
+	esac
+fi
 tls=$(sed -n 's/.*tls=\([0-9]*\).*/\1/p' <<<"$ports")
 h2c=$(sed -n 's/.*h2c=\([0-9]*\).*/\1/p' <<<"$ports")
 case $W in
@@ -58,7 +67,7 @@ load=$!
 sleep 2.2
 # Every process of the server (nginx forks its worker).
 pids=$(pgrep -g "$pid" -d, || echo "$pid")
-perf record -q -e cpu-clock -F 999 -g -p "$pids" -o "$data" -- sleep "$SECS" 2>/dev/null
+perf record -q -e cpu-clock -F "${PROFILE_FREQ:-999}" -g -p "$pids" -o "$data" -- sleep "$SECS" 2>/dev/null
 wait "$load" || true
 grep -E '^finished|^requests:' "$OUT/$W-$S.h2load.txt"
 echo "== $S $W: self (top 25)"
