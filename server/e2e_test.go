@@ -340,10 +340,10 @@ func TestE2EFileRefsAndReset(t *testing.T) {
 			}
 		})
 		t.Run("close while op pending", func(t *testing.T) {
-			before := h.aban.Load()
+			before, ops := h.aban.Load(), h.ops.Load()
 			c := dialRaw(t, s)
 			c.send(t, get("/op/200"))
-			time.Sleep(50 * time.Millisecond)
+			waitFor(t, 10*time.Second, "the op running", func() bool { return h.ops.Load() == ops+1 })
 			tcpOf(c.Conn).SetLinger(0)
 			tcpOf(c.Conn).Close() // a reset without a close_notify before it (TLS's Close would send one: a half-close)
 			waitFor(t, 3*time.Second, "op abandoned", func() bool { return h.aban.Load() == before+1 })
@@ -531,7 +531,9 @@ func TestE2EShutdown(t *testing.T) {
 					results <- result{resp.StatusCode, resp.Close, string(b), err}
 				}()
 			}
-			time.Sleep(100 * time.Millisecond) // the ops are running
+			// Wait until every op runs: a request still in the accept queue
+			// or in a socket buffer when Shutdown starts is not in flight.
+			waitFor(t, 10*time.Second, "the ops running", func() bool { return h.ops.Load() == n })
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			start := time.Now()
@@ -558,7 +560,7 @@ func TestE2EShutdown(t *testing.T) {
 			s := startServer(t, backend, h, func(c *Config) { c.ShutdownTimeout = 200 * time.Millisecond })
 			c := dialRaw(t, s)
 			c.send(t, get("/op/1500"))
-			time.Sleep(50 * time.Millisecond)
+			waitFor(t, 10*time.Second, "the op running", func() bool { return h.ops.Load() == 1 })
 			start := time.Now()
 			s.Shutdown(context.Background())
 			if el := time.Since(start); el > 2500*time.Millisecond {
@@ -572,7 +574,7 @@ func TestE2EShutdown(t *testing.T) {
 			s := startServer(t, backend, h, nil)
 			c := dialRaw(t, s)
 			c.send(t, get("/op/1000"))
-			time.Sleep(50 * time.Millisecond)
+			waitFor(t, 10*time.Second, "the op running", func() bool { return h.ops.Load() == 1 })
 			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			defer cancel()
 			if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {

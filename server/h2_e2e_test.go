@@ -139,7 +139,10 @@ func TestH2GracefulShutdown(t *testing.T) {
 			}
 			done <- err
 		}()
-		time.Sleep(100 * time.Millisecond)
+		// Shut down once the stream is in flight: sleeping a fixed time
+		// instead lost the race under emulation (the client had not yet
+		// dialled when the listener closed).
+		waitFor(t, 10*time.Second, "the stream's op running", func() bool { return h.ops.Load() == 1 })
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := s.Shutdown(ctx); err != nil {

@@ -111,6 +111,7 @@ type testHandler struct {
 	big  []byte
 	refs atomic.Int64 // FileRefs handed out
 	rels atomic.Int64 // FileRefs released
+	ops  atomic.Int64 // ops handed to the server (/op/ requests served)
 	then atomic.Int64 // ops continued
 	aban atomic.Int64 // ops abandoned
 }
@@ -194,6 +195,7 @@ func (h *testHandler) Serve(req *httpcore.Request, resp *httpcore.Response) *htt
 		resp.Off, resp.Len = 0, st.Size()
 	case strings.HasPrefix(p, "/op/"):
 		ms, _ := strconv.Atoi(p[4:])
+		h.ops.Add(1)
 		op := &httpcore.Op{Kind: httpcore.OpFunc}
 		op.Func = func() { time.Sleep(time.Duration(ms) * time.Millisecond) }
 		op.Then = func(op *httpcore.Op, resp *httpcore.Response) *httpcore.Op {
