@@ -257,10 +257,15 @@ func (e *env) wrkRun(w *workload, s *server, m map[string]float64, raw string) e
 		args = append(args, "-H", h)
 	}
 	args = append(args, s.url(w.proto)+w.path)
-	out, err := e.client(ctx, args...).CombinedOutput()
+	cmd := e.client(ctx, args...)
+	t0 := time.Now()
+	out, err := cmd.CombinedOutput()
 	os.WriteFile(raw, out, 0o644)
 	if err != nil {
 		return fmt.Errorf("wrk: %v: %s", err, firstLine(out))
+	}
+	if ps := cmd.ProcessState; ps != nil {
+		m[result.ClientUtil] = (ps.UserTime() + ps.SystemTime()).Seconds() / time.Since(t0).Seconds()
 	}
 	return parseWrk(string(out), m)
 }
@@ -523,10 +528,12 @@ func (e *env) h2loadRun(w *workload, s *server, m map[string]float64, raw string
 		return err
 	}
 	pid := s.cmd.Process.Pid
+	client := []int{cmd.Process.Pid} // taskset execs h2load: the same process
 	var (
 		buf          strings.Builder
 		started      bool
-		cpu0, cpu1   int64
+		cpu0, cpu1   int64 // the server's ticks at the measured phase's start and end
+		cl0, cl1     int64 // h2load's
 		tStart, tEnd time.Time
 	)
 	sc := bufio.NewScanner(pipe)
@@ -536,9 +543,9 @@ func (e *env) h2loadRun(w *workload, s *server, m map[string]float64, raw string
 		buf.WriteByte('\n')
 		switch {
 		case strings.HasPrefix(line, "Main benchmark duration is started") && !started:
-			started, tStart, cpu0 = true, time.Now(), proc.CPUTicks(proc.Tree(pid))
+			started, tStart, cpu0, cl0 = true, time.Now(), proc.CPUTicks(proc.Tree(pid)), proc.CPUTicks(client)
 		case strings.HasPrefix(line, "Main benchmark duration is over"):
-			tEnd, cpu1 = time.Now(), proc.CPUTicks(proc.Tree(pid))
+			tEnd, cpu1, cl1 = time.Now(), proc.CPUTicks(proc.Tree(pid)), proc.CPUTicks(client)
 		}
 	}
 	err = cmd.Wait()
@@ -555,6 +562,7 @@ func (e *env) h2loadRun(w *workload, s *server, m map[string]float64, raw string
 	}
 	util := float64(cpu1-cpu0) / proc.ClockTicks / tEnd.Sub(tStart).Seconds()
 	m["cpu_util"] = util
+	m[result.ClientUtil] = float64(cl1-cl0) / proc.ClockTicks / tEnd.Sub(tStart).Seconds()
 	if m[result.RPS] > 0 {
 		m[result.CPUPerReq] = util * 1e6 / m[result.RPS]
 	}

@@ -104,6 +104,20 @@ func x(v float64) string {
 	return fmt.Sprintf("%.2fx", v)
 }
 
+// pct renders a utilization median as a percentage of one CPU ("–" when
+// the runs did not record it).
+func pct(st result.Stat) string {
+	if st.N == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f%%", st.Median*100)
+}
+
+// Saturated is the load generator's utilization (its CPU time over the run's
+// wall time, on the one CPU it is pinned to) from which req/s measures the
+// client rather than the server.
+const Saturated = 0.95
+
 func spread(st result.Stat) string {
 	if st.N <= 1 {
 		return num(st.Median)
@@ -217,7 +231,7 @@ func Markdown(run *result.Run) string {
 					num(st[result.Errors].Median+st[result.Non2xx].Median), num(st[result.Late].Median))
 			}
 		default:
-			p("| server | req/s | × %[1]s req/s | CPU µs/req | × %[1]s CPU | p50 (µs) | p99 (µs) | MB/s | peak RSS (MiB) | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", orDash(base))
+			p("| server | req/s | × %[1]s req/s | CPU µs/req | × %[1]s CPU | p50 (µs) | p99 (µs) | MB/s | peak RSS (MiB) | load CPU | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", orDash(base))
 			for _, s := range servers {
 				c := run.Cell(s.Name, w.Name)
 				if c == nil {
@@ -231,9 +245,9 @@ func Markdown(run *result.Run) string {
 				if len(st) == 0 {
 					errs = "failed: " + firstErr(c)
 				}
-				p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Name, spread(st[result.RPS]), x(ratio(run, s.Name, base, w.Name, result.RPS)),
+				p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Name, spread(st[result.RPS]), x(ratio(run, s.Name, base, w.Name, result.RPS)),
 					spread(st[result.CPUPerReq]), x(ratio(run, s.Name, base, w.Name, result.CPUPerReq)), num(st[result.P50].Median), num(st[result.P99].Median),
-					num(st[result.MBps].Median), num(st[result.PeakRSS].Max/1024), errs)
+					num(st[result.MBps].Median), num(st[result.PeakRSS].Max/1024), pct(st[result.ClientUtil]), errs)
 			}
 		}
 		p("\n")
@@ -453,6 +467,27 @@ func tlsTargets(run *result.Run) string {
 	row("h2c small file CPU/req ÷ h2o (`h2c-ka`)", "h2c-ka", "h2o", result.CPUPerReq, 0.7, true)
 	row("h2 1 MiB req/s ÷ h2o (`h2-f1m`)", "h2-f1m", "h2o", result.RPS, 1, false)
 	row("h2c 1 MiB req/s ÷ h2o (`h2c-f1m`)", "h2c-f1m", "h2o", result.RPS, 1, false)
+	b.WriteString(clientBound(run, []string{"tls-f1m", "h2-f1m", "h2c-f1m"}, map[string]string{"tls-f1m": "nginx", "h2-f1m": "h2o", "h2c-f1m": "h2o"}))
+	return b.String()
+}
+
+// clientBound says, for each req/s target whose load generator was
+// saturated against ringhttpd and the peer alike, that the req/s ratio there
+// is the client's ceiling and not a comparison of the servers, and gives
+// their CPU per request instead.
+func clientBound(run *result.Run, ws []string, peer map[string]string) string {
+	const u = "ringhttpd-uring"
+	var b strings.Builder
+	for _, w := range ws {
+		cu, ok1 := stat(run, u, w, result.ClientUtil)
+		cp, ok2 := stat(run, peer[w], w, result.ClientUtil)
+		if !ok1 || !ok2 || cu.Median < Saturated || cp.Median < Saturated {
+			continue
+		}
+		fmt.Fprintf(&b, "\n`%s`: the load generator was saturated (its CPU at %s against %s, %s against %s), so req/s there is the client's ceiling for both servers, not a comparison of them; CPU per request compares them: %s µs against %s µs, %s.\n",
+			w, pct(cu), u, pct(cp), peer[w], spread(run.Cell(u, w).Stats[result.CPUPerReq]), spread(run.Cell(peer[w], w).Stats[result.CPUPerReq]),
+			x(ratio(run, u, peer[w], w, result.CPUPerReq)))
+	}
 	return b.String()
 }
 

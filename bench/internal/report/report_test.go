@@ -161,3 +161,32 @@ func TestTLSTargets(t *testing.T) {
 		t.Error("Markdown has no TLS targets section")
 	}
 }
+
+// A req/s target whose load generator ran flat out against both servers is
+// flagged as the client's ceiling, with the servers' CPU per request beside
+// it; one where either run left the client headroom is not.
+func TestClientBound(t *testing.T) {
+	run := &result.Run{Mode: "full", Rounds: 1, Baseline: "ringhttpd-uring", Env: map[string]string{},
+		Servers:   []result.Server{{Name: "ringhttpd-uring"}, {Name: "h2o"}},
+		Workloads: []result.Workload{{Name: "h2-f1m"}, {Name: "h2c-f1m"}}}
+	add := func(server, w string, m map[string]float64) {
+		c := result.Cell{Server: server, Workload: w, Rounds: []result.Round{{Round: 1, Metrics: m}}}
+		c.Aggregate()
+		run.Cells = append(run.Cells, c)
+	}
+	add("ringhttpd-uring", "h2-f1m", map[string]float64{result.CPUPerReq: 350, result.RPS: 1350, result.ClientUtil: 0.99})
+	add("h2o", "h2-f1m", map[string]float64{result.CPUPerReq: 700, result.RPS: 1400, result.ClientUtil: 0.98})
+	add("ringhttpd-uring", "h2c-f1m", map[string]float64{result.CPUPerReq: 230, result.RPS: 2800, result.ClientUtil: 0.99})
+	add("h2o", "h2c-f1m", map[string]float64{result.CPUPerReq: 390, result.RPS: 2100, result.ClientUtil: 0.80})
+	md := tlsTargets(run)
+	want := "`h2-f1m`: the load generator was saturated (its CPU at 99% against ringhttpd-uring, 98% against h2o)"
+	if !strings.Contains(md, want) || !strings.Contains(md, "350 µs against 700 µs, 0.50x") {
+		t.Errorf("targets lack the saturated note for h2-f1m:\n%s", md)
+	}
+	if strings.Contains(md, "`h2c-f1m`: the load generator") {
+		t.Errorf("h2c-f1m flagged though h2o's run left the client headroom:\n%s", md)
+	}
+	if !strings.Contains(Markdown(run), "| ringhttpd-uring | 1350 | 1.00x | 350 | 1.00x | 0.00 | 0.00 | 0.00 | 0.00 | 99% | 0 |") {
+		t.Errorf("workload table lacks the load CPU column:\n%s", Markdown(run))
+	}
+}

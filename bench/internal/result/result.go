@@ -10,26 +10,27 @@ import (
 // Metric names used across the harness and the report. Every figure is a
 // float64; units are in the name.
 const (
-	RPS        = "rps"            // answered requests per second
-	CPUPerReq  = "cpu_us_per_req" // server utime+stime per answered request, microseconds
-	P50        = "p50_us"         // latency percentiles, microseconds
-	P90        = "p90_us"         //
-	P99        = "p99_us"         //
-	P999       = "p999_us"        //
-	PeakRSS    = "peak_rss_kb"    // VmHWM summed over the server's processes during the run
-	Errors     = "errors"         // socket errors, timeouts, unanswered requests
-	Non2xx     = "non2xx"         // answers outside 2xx/3xx
-	Requests   = "requests"       // answered requests
-	MBps       = "mb_per_s"       // MB (1e6 bytes) of response read per second
-	RSSPerConn = "rss_per_conn_b" // idle: RSS growth per open connection, bytes
-	Ready      = "ready_conns"    // idle: connections that got their answer
-	RPSFirst   = "rps_first"      // sustained: throughput of the first interval
-	RPSLast    = "rps_last"       // sustained: throughput of the last interval
-	Sustain    = "sustain_ratio"  // sustained: whole-run throughput / first interval's
-	P99First   = "p99_first_us"   // sustained: p99 of the first interval
-	P99Worst   = "p99_worst_us"   // sustained: highest interval p99
-	Late       = "late_sends"     // open: sends more than 1 ms behind schedule (generator lag)
-	TargetRate = "target_rate"    // open: scheduled requests per second
+	RPS        = "rps"             // answered requests per second
+	CPUPerReq  = "cpu_us_per_req"  // server utime+stime per answered request, microseconds
+	P50        = "p50_us"          // latency percentiles, microseconds
+	P90        = "p90_us"          //
+	P99        = "p99_us"          //
+	P999       = "p999_us"         //
+	PeakRSS    = "peak_rss_kb"     // VmHWM summed over the server's processes during the run
+	Errors     = "errors"          // socket errors, timeouts, unanswered requests
+	Non2xx     = "non2xx"          // answers outside 2xx/3xx
+	Requests   = "requests"        // answered requests
+	MBps       = "mb_per_s"        // MB (1e6 bytes) of response read per second
+	RSSPerConn = "rss_per_conn_b"  // idle: RSS growth per open connection, bytes
+	Ready      = "ready_conns"     // idle: connections that got their answer
+	RPSFirst   = "rps_first"       // sustained: throughput of the first interval
+	RPSLast    = "rps_last"        // sustained: throughput of the last interval
+	Sustain    = "sustain_ratio"   // sustained: whole-run throughput / first interval's
+	P99First   = "p99_first_us"    // sustained: p99 of the first interval
+	P99Worst   = "p99_worst_us"    // sustained: highest interval p99
+	Late       = "late_sends"      // open: sends more than 1 ms behind schedule (generator lag)
+	TargetRate = "target_rate"     // open: scheduled requests per second
+	ClientUtil = "client_cpu_util" // the load generator's utime+stime over its run ÷ wall time (1 = one CPU busy)
 )
 
 // Point is one interval of a run that reports over time (sustained load).
