@@ -114,7 +114,17 @@ func etagOf(t testing.TB, path string) string {
 	return fmt.Sprintf("\"%x-%x-%x\"", st.Ino, st.Size, st.Mtim.Sec*1e9+st.Mtim.Nsec)
 }
 
+// newHandler returns the handler for cfg, closed when the test ends; it
+// skips the test on kernels without openat2.
+//
+// Entries stay fresh for an hour unless cfg says otherwise: a test's second,
+// warm request must need no Op even when a slow guest (the kernel matrix's
+// TCG cells, three at once on two cores) stalls for longer than
+// DefaultRevalidate between the two. Tests of revalidation set their interval.
 func newHandler(t testing.TB, cfg Config) *Handler {
+	if cfg.Revalidate == 0 {
+		cfg.Revalidate = time.Hour
+	}
 	h, err := New(cfg)
 	if errors.Is(err, errors.ErrUnsupported) {
 		t.Skipf("kernel lacks openat2: %v", err)
