@@ -386,6 +386,7 @@ func targets(run *result.Run) string {
 	// Compression done once (ringhttpd) against gzip on every request.
 	row("uring CPU/req 100 KiB JS, gzip/br accepted ÷ nginx gzip 6", cpu(u, "js100k")/cpu("nginx", "js100k"), 0.1, true)
 	row("epoll CPU/req 100 KiB JS, gzip/br accepted ÷ nginx gzip 6", cpu(ep, "js100k")/cpu("nginx", "js100k"), 0.1, true)
+	b.WriteString(clientBound(run, []string{"f1m"}, map[string]string{"f1m": "nginx"}))
 	return b.String()
 }
 

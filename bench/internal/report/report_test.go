@@ -189,4 +189,12 @@ func TestClientBound(t *testing.T) {
 	if !strings.Contains(Markdown(run), "| ringhttpd-uring | 1350 | 1.00x | 350 | 1.00x | 0.00 | 0.00 | 0.00 | 0.00 | 99% | 0 |") {
 		t.Errorf("workload table lacks the load CPU column:\n%s", Markdown(run))
 	}
+	// The server issue's 1 MiB target against nginx gets the same note.
+	run.Servers = append(run.Servers, result.Server{Name: "nginx"})
+	add("ringhttpd-uring", "ka50", map[string]float64{result.CPUPerReq: 10, result.RPS: 1000})
+	add("ringhttpd-uring", "f1m", map[string]float64{result.CPUPerReq: 200, result.RPS: 3000, result.ClientUtil: 1})
+	add("nginx", "f1m", map[string]float64{result.CPUPerReq: 400, result.RPS: 2900, result.ClientUtil: 0.97})
+	if md := targets(run); !strings.Contains(md, "`f1m`: the load generator was saturated (its CPU at 100% against ringhttpd-uring, 97% against nginx)") {
+		t.Errorf("server targets lack the saturated note for f1m:\n%s", md)
+	}
 }
