@@ -222,6 +222,10 @@ func (e *env) measure(w *workload, s *server, round int) result.Round {
 	return r
 }
 
+// clientN is the number of CPUs the load generators run on (bench.sh
+// passes one wrk thread per client CPU).
+func (e *env) clientN() int { return max(1, e.wrkThreads) }
+
 func (e *env) client(ctx context.Context, argv ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "taskset", append([]string{"-c", e.clientCPUs}, argv...)...)
 	if len(e.clientEnv) > 0 {
@@ -265,7 +269,7 @@ func (e *env) wrkRun(w *workload, s *server, m map[string]float64, raw string) e
 		return fmt.Errorf("wrk: %v: %s", err, firstLine(out))
 	}
 	if ps := cmd.ProcessState; ps != nil {
-		m[result.ClientUtil] = (ps.UserTime() + ps.SystemTime()).Seconds() / time.Since(t0).Seconds()
+		m[result.ClientUtil] = (ps.UserTime() + ps.SystemTime()).Seconds() / time.Since(t0).Seconds() / float64(e.clientN())
 	}
 	return parseWrk(string(out), m)
 }
@@ -562,7 +566,7 @@ func (e *env) h2loadRun(w *workload, s *server, m map[string]float64, raw string
 	}
 	util := float64(cpu1-cpu0) / proc.ClockTicks / tEnd.Sub(tStart).Seconds()
 	m["cpu_util"] = util
-	m[result.ClientUtil] = float64(cl1-cl0) / proc.ClockTicks / tEnd.Sub(tStart).Seconds()
+	m[result.ClientUtil] = float64(cl1-cl0) / proc.ClockTicks / tEnd.Sub(tStart).Seconds() / float64(e.clientN())
 	if m[result.RPS] > 0 {
 		m[result.CPUPerReq] = util * 1e6 / m[result.RPS]
 	}

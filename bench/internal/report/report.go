@@ -104,8 +104,8 @@ func x(v float64) string {
 	return fmt.Sprintf("%.2fx", v)
 }
 
-// pct renders a utilization median as a percentage of one CPU ("–" when
-// the runs did not record it).
+// pct renders a utilization median as a percentage ("–" when the runs did
+// not record it).
 func pct(st result.Stat) string {
 	if st.N == 0 {
 		return "–"
@@ -114,8 +114,8 @@ func pct(st result.Stat) string {
 }
 
 // Saturated is the load generator's utilization (its CPU time over the run's
-// wall time, on the one CPU it is pinned to) from which req/s measures the
-// client rather than the server.
+// wall time, as a share of the CPUs it is pinned to) from which req/s
+// measures the client rather than the server.
 const Saturated = 0.95
 
 func spread(st result.Stat) string {

@@ -30,7 +30,7 @@ const (
 	P99Worst   = "p99_worst_us"    // sustained: highest interval p99
 	Late       = "late_sends"      // open: sends more than 1 ms behind schedule (generator lag)
 	TargetRate = "target_rate"     // open: scheduled requests per second
-	ClientUtil = "client_cpu_util" // the load generator's utime+stime ÷ wall time over the run (h2load: its measured phase); 1 = one CPU busy
+	ClientUtil = "client_cpu_util" // the load generator's utime+stime ÷ wall time over the run (h2load: its measured phase) ÷ client CPUs; 1 = all busy
 )
 
 // Point is one interval of a run that reports over time (sustained load).
