@@ -113,10 +113,10 @@ func pct(st result.Stat) string {
 	return fmt.Sprintf("%.0f%%", st.Median*100)
 }
 
-// Saturated is the load generator's utilization (its CPU time over the run's
+// saturated is the load generator's utilization (its CPU time over the run's
 // wall time, as a share of the CPUs it is pinned to) from which req/s
 // measures the client rather than the server.
-const Saturated = 0.95
+const saturated = 0.95
 
 func spread(st result.Stat) string {
 	if st.N <= 1 {
@@ -386,7 +386,7 @@ func targets(run *result.Run) string {
 	// Compression done once (ringhttpd) against gzip on every request.
 	row("uring CPU/req 100 KiB JS, gzip/br accepted ÷ nginx gzip 6", cpu(u, "js100k")/cpu("nginx", "js100k"), 0.1, true)
 	row("epoll CPU/req 100 KiB JS, gzip/br accepted ÷ nginx gzip 6", cpu(ep, "js100k")/cpu("nginx", "js100k"), 0.1, true)
-	b.WriteString(clientBound(run, []string{"f1m"}, map[string]string{"f1m": "nginx"}))
+	b.WriteString(clientBound(run, "f1m", "nginx"))
 	return b.String()
 }
 
@@ -439,9 +439,12 @@ func tlsTargets(run *result.Run) string {
 		}
 		return st.Median
 	}
-	var b strings.Builder
+	var b, notes strings.Builder
 	b.WriteString("| target | ringhttpd-uring | ringhttpd-epoll | limit |\n|---|---:|---:|---:|\n")
 	row := func(name, w, peer, metric string, limit float64, le bool) {
+		if metric == result.RPS {
+			notes.WriteString(clientBound(run, w, peer))
+		}
 		fmt.Fprintf(&b, "| %s |", name)
 		for _, s := range []string{"ringhttpd-uring", "ringhttpd-epoll"} {
 			v := med(s, w, metric) / med(peer, w, metric)
@@ -468,28 +471,24 @@ func tlsTargets(run *result.Run) string {
 	row("h2c small file CPU/req ÷ h2o (`h2c-ka`)", "h2c-ka", "h2o", result.CPUPerReq, 0.7, true)
 	row("h2 1 MiB req/s ÷ h2o (`h2-f1m`)", "h2-f1m", "h2o", result.RPS, 1, false)
 	row("h2c 1 MiB req/s ÷ h2o (`h2c-f1m`)", "h2c-f1m", "h2o", result.RPS, 1, false)
-	b.WriteString(clientBound(run, []string{"tls-f1m", "h2-f1m", "h2c-f1m"}, map[string]string{"tls-f1m": "nginx", "h2-f1m": "h2o", "h2c-f1m": "h2o"}))
+	b.WriteString(notes.String())
 	return b.String()
 }
 
-// clientBound says, for each req/s target whose load generator was
-// saturated against ringhttpd and the peer alike, that the req/s ratio there
-// is the client's ceiling and not a comparison of the servers, and gives
-// their CPU per request instead.
-func clientBound(run *result.Run, ws []string, peer map[string]string) string {
+// clientBound returns, for a req/s target on workload w whose load generator
+// was saturated against ringhttpd and peer alike, a note that the req/s ratio
+// there is the client's ceiling and not a comparison of the servers, with
+// their CPU per request instead; "" otherwise.
+func clientBound(run *result.Run, w, peer string) string {
 	const u = "ringhttpd-uring"
-	var b strings.Builder
-	for _, w := range ws {
-		cu, ok1 := stat(run, u, w, result.ClientUtil)
-		cp, ok2 := stat(run, peer[w], w, result.ClientUtil)
-		if !ok1 || !ok2 || cu.Median < Saturated || cp.Median < Saturated {
-			continue
-		}
-		fmt.Fprintf(&b, "\n`%s`: the load generator was saturated (its CPU at %s against %s, %s against %s), so req/s there is the client's ceiling for both servers, not a comparison of them; CPU per request compares them: %s µs against %s µs, %s.\n",
-			w, pct(cu), u, pct(cp), peer[w], spread(run.Cell(u, w).Stats[result.CPUPerReq]), spread(run.Cell(peer[w], w).Stats[result.CPUPerReq]),
-			x(ratio(run, u, peer[w], w, result.CPUPerReq)))
+	cu, ok1 := stat(run, u, w, result.ClientUtil)
+	cp, ok2 := stat(run, peer, w, result.ClientUtil)
+	if !ok1 || !ok2 || cu.Median < saturated || cp.Median < saturated {
+		return ""
 	}
-	return b.String()
+	return fmt.Sprintf("\n`%s`: the load generator was saturated (its CPU at %s against %s, %s against %s), so req/s there is the client's ceiling for both servers, not a comparison of them; CPU per request compares them: %s µs against %s µs, %s.\n",
+		w, pct(cu), u, pct(cp), peer, spread(run.Cell(u, w).Stats[result.CPUPerReq]), spread(run.Cell(peer, w).Stats[result.CPUPerReq]),
+		x(ratio(run, u, peer, w, result.CPUPerReq)))
 }
 
 func nanInf(v float64) float64 {
