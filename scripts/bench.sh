@@ -20,7 +20,9 @@
 #   --workloads a,b,c         BENCH_WORKLOADS   subset (ka50,ka1000,pipe16,close,ka50-13b,
 #                                               f64k,f1m,f100m,js100k,dyn-ka50,dyn-pipe16,json-ka50,
 #                                               json-pipe16,tls-ka50,tls-f1m,tls-hs,h2-ka,h2c-ka,
-#                                               h2-f1m,h2c-f1m,idle10k,openloop,sustained)
+#                                               h2-f1m,h2c-f1m,h2-f1m-cap,h2c-f1m-cap,idle10k,
+#                                               openloop,sustained; the -cap ones hold each server
+#                                               to 25% of a CPU through the cgroup cpu controller)
 #   --servers a,b,c           BENCH_SERVERS     subset (ringhttpd-uring,ringhttpd-epoll,nginx,h2o,
 #                                               lighttpd,fasthttp,net-http,floor-epoll,floor-uring,
 #                                               ringhttpd-lib,ringhttpd-lib-epoll,floor-uring-13)

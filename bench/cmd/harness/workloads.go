@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringhttpd/ringhttpd/bench/internal/cpulimit"
 	"github.com/ringhttpd/ringhttpd/bench/internal/proc"
 	"github.com/ringhttpd/ringhttpd/bench/internal/result"
 )
@@ -38,6 +39,11 @@ type workload struct {
 	h2load   bool          // driven by h2load (--h1 for "tls"), with a warm-up outside the measurement
 	streams  int           // h2load: concurrent streams per connection (-m)
 }
+
+// capQuota is the share of one CPU the capped workloads hold each server to:
+// low enough that h2load, which a 1 MiB download saturates before either
+// server, keeps headroom against every server.
+const capQuota = 25
 
 // Document root files (bench.sh creates them).
 const (
@@ -109,6 +115,11 @@ func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) [
 		{Workload: result.Workload{Name: "h2c-ka", Title: "h2c, 50 conns x 10 streams, 3.5 KB"}, path: file3k5, conns: 50, streams: 10, duration: d, proto: "h2c", h2load: true},
 		{Workload: result.Workload{Name: "h2-f1m", Title: "h2 (TLS) 1 MiB file, 20 conns x 1 stream"}, path: file1m, conns: 20, streams: 1, duration: d, proto: "h2", h2load: true},
 		{Workload: result.Workload{Name: "h2c-f1m", Title: "h2c 1 MiB file, 20 conns x 1 stream"}, path: file1m, conns: 20, streams: 1, duration: d, proto: "h2c", h2load: true},
+		// The same with the server held to a quarter of a CPU: h2load's 8 KiB
+		// reads make it the bottleneck of the two above, so req/s there is
+		// its ceiling; here the server sets the pace.
+		{Workload: result.Workload{Name: "h2-f1m-cap", Title: fmt.Sprintf("h2 (TLS) 1 MiB file, 20 conns x 1 stream, server held to %d%% of a CPU", capQuota), CPUQuota: capQuota}, path: file1m, conns: 20, streams: 1, duration: d, proto: "h2", h2load: true},
+		{Workload: result.Workload{Name: "h2c-f1m-cap", Title: fmt.Sprintf("h2c 1 MiB file, 20 conns x 1 stream, server held to %d%% of a CPU", capQuota), CPUQuota: capQuota}, path: file1m, conns: 20, streams: 1, duration: d, proto: "h2c", h2load: true},
 		{Workload: result.Workload{Name: "idle10k", Title: fmt.Sprintf("%d idle keep-alive conns", idleN)}, path: file13, conns: idleN, fresh: true},
 		{Workload: result.Workload{Name: "openloop", Title: fmt.Sprintf("open loop %.0f req/s, 50 conns, 3.5 KB", openRate)}, path: file3k5, conns: 50, duration: openD, rate: openRate},
 		{Workload: result.Workload{Name: "sustained", Title: fmt.Sprintf("sustained, 200 clients, %s, 3.5 KB", sec(sustD))}, path: file3k5, conns: 200, duration: sustD, interval: sustEvery, rounds: sustainRounds},
@@ -133,6 +144,9 @@ func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) [
 			w.Detail = fmt.Sprintf("h2load%s -c %d -m %d --warm-up-time %d -D %d %s://.../%s (%s; server CPU over the measured %d s only, without the warm-up's handshakes; latency from --log-file)",
 				h1, w.conns, w.streams, int(h2WarmUp.Seconds()), int(w.duration.Seconds()), map[string]string{"tls": "https", "h2": "https", "h2c": "http"}[w.proto], w.path[1:],
 				map[string]string{"tls": "HTTP/1.1 over TLS", "h2": "ALPN h2", "h2c": "prior knowledge"}[w.proto], int(w.duration.Seconds()))
+			if w.CPUQuota > 0 {
+				w.Detail += fmt.Sprintf("; the server's processes held to %d%% of one CPU (cgroup cpu quota, %d ms period) for the run, warm-up included", w.CPUQuota, cpulimit.Period/1000)
+			}
 		case w.interval > 0:
 			w.Tool = "loadgen closed"
 			w.Detail = fmt.Sprintf("loadgen closed -conns %d -duration %s -interval %s: whole-run req/s against the first interval's, p99 per interval", w.conns, sec(w.duration), sec(w.interval))
@@ -182,6 +196,18 @@ func (e *env) measure(w *workload, s *server, round int) result.Round {
 	}
 	pid := s.cmd.Process.Pid
 	tree := proc.Tree(pid)
+	if w.CPUQuota > 0 {
+		g, err := cpulimit.Hold(tree, w.CPUQuota)
+		if err != nil {
+			r.Error = fmt.Sprintf("holding the server to %d%% of a CPU: %v", w.CPUQuota, err)
+			return r
+		}
+		defer func() {
+			if err := g.Release(); err != nil {
+				logf("%s: releasing %s's CPU hold: %v", w.Name, s.Name, err)
+			}
+		}()
+	}
 	proc.ResetPeak(tree)
 	rssBefore := proc.StatusKB(tree, "VmRSS")
 	cpu0 := proc.CPUTicks(tree)

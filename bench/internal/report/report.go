@@ -471,6 +471,13 @@ func tlsTargets(run *result.Run) string {
 	row("h2c small file CPU/req ÷ h2o (`h2c-ka`)", "h2c-ka", "h2o", result.CPUPerReq, 0.7, true)
 	row("h2 1 MiB req/s ÷ h2o (`h2-f1m`)", "h2-f1m", "h2o", result.RPS, 1, false)
 	row("h2c 1 MiB req/s ÷ h2o (`h2c-f1m`)", "h2c-f1m", "h2o", result.RPS, 1, false)
+	// The capped variants (newer runs only): the server, not h2load, sets
+	// the pace.
+	for _, w := range []struct{ name, title string }{{"h2-f1m-cap", "h2"}, {"h2c-f1m-cap", "h2c"}} {
+		if q := quota(run, w.name); q > 0 {
+			row(fmt.Sprintf("%s 1 MiB req/s ÷ h2o, each server held to %d%% of a CPU (`%s`)", w.title, q, w.name), w.name, "h2o", result.RPS, 1, false)
+		}
+	}
 	b.WriteString(notes.String())
 	return b.String()
 }
@@ -486,9 +493,24 @@ func clientBound(run *result.Run, w, peer string) string {
 	if !ok1 || !ok2 || cu.Median < saturated || cp.Median < saturated {
 		return ""
 	}
-	return fmt.Sprintf("\n`%s`: the load generator was saturated (its CPU at %s against %s, %s against %s), so req/s there is the client's ceiling for both servers, not a comparison of them; CPU per request compares them: %s µs against %s µs, %s.\n",
+	capNote := ""
+	if q := quota(run, w+"-cap"); q > 0 {
+		capNote = fmt.Sprintf(" `%s-cap` holds each server to %d%% of a CPU, so that the server sets the pace and req/s compares the servers again.", w, q)
+	}
+	return fmt.Sprintf("\n`%s`: the load generator was saturated (its CPU at %s against %s, %s against %s), so req/s there is the client's ceiling for both servers, not a comparison of them; CPU per request compares them: %s µs against %s µs, %s.%s\n",
 		w, pct(cu), u, pct(cp), peer, spread(run.Cell(u, w).Stats[result.CPUPerReq]), spread(run.Cell(peer, w).Stats[result.CPUPerReq]),
-		x(ratio(run, u, peer, w, result.CPUPerReq)))
+		x(ratio(run, u, peer, w, result.CPUPerReq)), capNote)
+}
+
+// quota returns the CPU share (percent of one CPU) workload w held each
+// server to, 0 when it did not run or held none.
+func quota(run *result.Run, w string) int {
+	for _, wl := range run.Workloads {
+		if wl.Name == w {
+			return wl.CPUQuota
+		}
+	}
+	return 0
 }
 
 func nanInf(v float64) float64 {

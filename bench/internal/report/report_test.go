@@ -198,3 +198,39 @@ func TestClientBound(t *testing.T) {
 		t.Errorf("server targets lack the saturated note for f1m:\n%s", md)
 	}
 }
+
+// A capped 1 MiB workload (each server held to a CPU share) gets its own
+// target row, named with its share, and the saturated note of the uncapped
+// one points to it; a run without it has neither.
+func TestCappedTargets(t *testing.T) {
+	run := &result.Run{Mode: "full", Rounds: 1, Baseline: "ringhttpd-uring", Env: map[string]string{},
+		Servers:   []result.Server{{Name: "ringhttpd-uring"}, {Name: "h2o"}},
+		Workloads: []result.Workload{{Name: "h2c-f1m"}}}
+	add := func(server, w string, m map[string]float64) {
+		c := result.Cell{Server: server, Workload: w, Rounds: []result.Round{{Round: 1, Metrics: m}}}
+		c.Aggregate()
+		run.Cells = append(run.Cells, c)
+	}
+	add("ringhttpd-uring", "h2c-f1m", map[string]float64{result.CPUPerReq: 230, result.RPS: 2500, result.ClientUtil: 0.99})
+	add("h2o", "h2c-f1m", map[string]float64{result.CPUPerReq: 350, result.RPS: 2600, result.ClientUtil: 0.99})
+	md := tlsTargets(run)
+	if strings.Contains(md, "h2c-f1m-cap") {
+		t.Errorf("targets name a capped workload that did not run:\n%s", md)
+	}
+	run.Workloads = append(run.Workloads, result.Workload{Name: "h2c-f1m-cap", CPUQuota: 25})
+	add("ringhttpd-uring", "h2c-f1m-cap", map[string]float64{result.CPUPerReq: 240, result.RPS: 1000, result.ClientUtil: 0.4})
+	add("h2o", "h2c-f1m-cap", map[string]float64{result.CPUPerReq: 400, result.RPS: 600, result.ClientUtil: 0.25})
+	md = tlsTargets(run)
+	for _, want := range []string{
+		"| h2c 1 MiB req/s ÷ h2o (`h2c-f1m`) | 0.96x **no** | – | ≥ 1.00x |",
+		"| h2c 1 MiB req/s ÷ h2o, each server held to 25% of a CPU (`h2c-f1m-cap`) | 1.67x yes | – | ≥ 1.00x |",
+		"`h2c-f1m-cap` holds each server to 25% of a CPU, so that the server sets the pace",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("targets lack %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "h2-f1m-cap") {
+		t.Errorf("targets name h2-f1m-cap, which did not run:\n%s", md)
+	}
+}

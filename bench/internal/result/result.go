@@ -77,10 +77,11 @@ type Server struct {
 
 // Workload describes one load pattern.
 type Workload struct {
-	Name   string `json:"name"`
-	Title  string `json:"title"`
-	Tool   string `json:"tool"`
-	Detail string `json:"detail"`
+	Name     string `json:"name"`
+	Title    string `json:"title"`
+	Tool     string `json:"tool"`
+	Detail   string `json:"detail"`
+	CPUQuota int    `json:"cpu_quota,omitempty"` // >0: each server was held to this % of one CPU for the run
 }
 
 // Bench is one parser benchmark line (median of its -count runs).
