@@ -130,15 +130,21 @@ func TestDynamicWorkloads(t *testing.T) {
 	}
 }
 
-func TestTLSTargets(t *testing.T) {
-	run := &result.Run{Mode: "full", Rounds: 1, Baseline: "ringhttpd-uring", Env: map[string]string{},
-		Servers:   []result.Server{{Name: "ringhttpd-uring"}, {Name: "ringhttpd-epoll"}, {Name: "nginx"}, {Name: "h2o"}},
-		Workloads: []result.Workload{{Name: "tls-ka50"}, {Name: "h2-f1m"}}}
-	add := func(server, w string, m map[string]float64) {
+// oneRound returns a function that adds to run a cell of one round with
+// metrics m.
+func oneRound(run *result.Run) func(server, w string, m map[string]float64) {
+	return func(server, w string, m map[string]float64) {
 		c := result.Cell{Server: server, Workload: w, Rounds: []result.Round{{Round: 1, Metrics: m}}}
 		c.Aggregate()
 		run.Cells = append(run.Cells, c)
 	}
+}
+
+func TestTLSTargets(t *testing.T) {
+	run := &result.Run{Mode: "full", Rounds: 1, Baseline: "ringhttpd-uring", Env: map[string]string{},
+		Servers:   []result.Server{{Name: "ringhttpd-uring"}, {Name: "ringhttpd-epoll"}, {Name: "nginx"}, {Name: "h2o"}},
+		Workloads: []result.Workload{{Name: "tls-ka50"}, {Name: "h2-f1m"}}}
+	add := oneRound(run)
 	if tlsTargets(run) != "" {
 		t.Error("targets without any TLS or h2 figure")
 	}
@@ -169,11 +175,7 @@ func TestClientBound(t *testing.T) {
 	run := &result.Run{Mode: "full", Rounds: 1, Baseline: "ringhttpd-uring", Env: map[string]string{},
 		Servers:   []result.Server{{Name: "ringhttpd-uring"}, {Name: "h2o"}},
 		Workloads: []result.Workload{{Name: "h2-f1m"}, {Name: "h2c-f1m"}}}
-	add := func(server, w string, m map[string]float64) {
-		c := result.Cell{Server: server, Workload: w, Rounds: []result.Round{{Round: 1, Metrics: m}}}
-		c.Aggregate()
-		run.Cells = append(run.Cells, c)
-	}
+	add := oneRound(run)
 	add("ringhttpd-uring", "h2-f1m", map[string]float64{result.CPUPerReq: 350, result.RPS: 1350, result.ClientUtil: 0.99})
 	add("h2o", "h2-f1m", map[string]float64{result.CPUPerReq: 700, result.RPS: 1400, result.ClientUtil: 0.98})
 	add("ringhttpd-uring", "h2c-f1m", map[string]float64{result.CPUPerReq: 230, result.RPS: 2800, result.ClientUtil: 0.99})
@@ -206,11 +208,7 @@ func TestCappedTargets(t *testing.T) {
 	run := &result.Run{Mode: "full", Rounds: 1, Baseline: "ringhttpd-uring", Env: map[string]string{},
 		Servers:   []result.Server{{Name: "ringhttpd-uring"}, {Name: "h2o"}},
 		Workloads: []result.Workload{{Name: "h2c-f1m"}}}
-	add := func(server, w string, m map[string]float64) {
-		c := result.Cell{Server: server, Workload: w, Rounds: []result.Round{{Round: 1, Metrics: m}}}
-		c.Aggregate()
-		run.Cells = append(run.Cells, c)
-	}
+	add := oneRound(run)
 	add("ringhttpd-uring", "h2c-f1m", map[string]float64{result.CPUPerReq: 230, result.RPS: 2500, result.ClientUtil: 0.99})
 	add("h2o", "h2c-f1m", map[string]float64{result.CPUPerReq: 350, result.RPS: 2600, result.ClientUtil: 0.99})
 	md := tlsTargets(run)
