@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Period is the CFS period: the server gets percent% of it in every period,
@@ -30,9 +31,10 @@ const Period = 20000 // µs
 // groupName is the cgroup Hold creates under the cpu controller's root.
 const groupName = "ringhttpd-bench-hold"
 
-// ErrNoController means no cgroup cpu controller is mounted (or, for v2, it
-// is not enabled at the root): there is nothing to hold a process with.
-var ErrNoController = errors.New("cpulimit: no cgroup cpu controller is mounted")
+// ErrNoController means there is no cgroup cpu controller this process may
+// use: none is mounted, cgroup v2's cannot be enabled for the root's
+// children, or the hierarchy is read-only or not ours to write (a container).
+var ErrNoController = errors.New("cpulimit: no usable cgroup cpu controller")
 
 // Group is a set of processes held to a share of a CPU; Release lets them go.
 type Group struct {
@@ -53,6 +55,9 @@ func Hold(pids []int, percent int) (*Group, error) {
 	}
 	g := &Group{dir: filepath.Join(m.root, groupName), root: m.root, origin: map[int]string{}}
 	if err := os.Mkdir(g.dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS) {
+			return nil, fmt.Errorf("%w: %v", ErrNoController, err)
+		}
 		return nil, fmt.Errorf("cpulimit: %w", err)
 	}
 	quota := percent * Period / 100
@@ -147,7 +152,7 @@ func findController() (controller, error) {
 		sub, _ := os.ReadFile(filepath.Join(root, "cgroup.subtree_control"))
 		if !slices.Contains(strings.Fields(string(sub)), "cpu") {
 			if err := write(filepath.Join(root, "cgroup.subtree_control"), "+cpu"); err != nil {
-				return controller{}, err
+				return controller{}, fmt.Errorf("%w: %v", ErrNoController, err)
 			}
 		}
 		return controller{root: root, v2: true}, nil
