@@ -75,11 +75,14 @@ func Hold(pids []int, percent int) (*Group, error) {
 	}
 	for _, pid := range pids {
 		from, err := cgroupOf(pid, m)
+		if err != nil && !processExists(pid) {
+			continue // exited since the caller listed it
+		}
 		if err != nil {
 			g.Release()
 			return nil, err
 		}
-		if err := write(filepath.Join(g.dir, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
+		if err := write(filepath.Join(g.dir, "cgroup.procs"), strconv.Itoa(pid)); err != nil && processExists(pid) {
 			g.Release()
 			return nil, err
 		}
