@@ -45,6 +45,16 @@ type workload struct {
 // server, keeps headroom against every server.
 const capQuota = 25
 
+// capped returns w as a workload of its own, "NAME-cap", that holds each
+// server to capQuota% of one CPU.
+func capped(w *workload) *workload {
+	c := *w
+	c.Name += "-cap"
+	c.Title += fmt.Sprintf(", server held to %d%% of a CPU", capQuota)
+	c.CPUQuota = capQuota
+	return &c
+}
+
 // Document root files (bench.sh creates them).
 const (
 	file13   = "/13.txt"
@@ -79,6 +89,8 @@ func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) [
 		openD, sustD, sustEvery, idleN, openRate = time.Second, 2*time.Second, 500*time.Millisecond, 1000, 5000
 	}
 	sec := func(x time.Duration) string { return strconv.FormatFloat(x.Seconds(), 'f', -1, 64) + " s" }
+	h2f1m := &workload{Workload: result.Workload{Name: "h2-f1m", Title: "h2 (TLS) 1 MiB file, 20 conns x 1 stream"}, path: file1m, conns: 20, streams: 1, duration: d, proto: "h2", h2load: true}
+	h2cf1m := &workload{Workload: result.Workload{Name: "h2c-f1m", Title: "h2c 1 MiB file, 20 conns x 1 stream"}, path: file1m, conns: 20, streams: 1, duration: d, proto: "h2c", h2load: true}
 	ws := []*workload{
 		{Workload: result.Workload{Name: "ka50", Title: "keep-alive, 50 conns, 3.5 KB"}, path: file3k5, conns: 50, duration: d, consts: true},
 		{Workload: result.Workload{Name: "ka1000", Title: "keep-alive, 1,000 conns, 3.5 KB"}, path: file3k5, conns: k1000, duration: d, consts: true},
@@ -113,13 +125,11 @@ func workloads(quick bool, d time.Duration, pipeLua string, sustainRounds int) [
 		{Workload: result.Workload{Name: "tls-hs", Title: "HTTPS handshakes: one request per connection, 50 conns, 3.5 KB"}, path: file3k5, conns: 50, duration: d, proto: "tls", close: true},
 		{Workload: result.Workload{Name: "h2-ka", Title: "h2 (TLS), 50 conns x 10 streams, 3.5 KB"}, path: file3k5, conns: 50, streams: 10, duration: d, proto: "h2", h2load: true},
 		{Workload: result.Workload{Name: "h2c-ka", Title: "h2c, 50 conns x 10 streams, 3.5 KB"}, path: file3k5, conns: 50, streams: 10, duration: d, proto: "h2c", h2load: true},
-		{Workload: result.Workload{Name: "h2-f1m", Title: "h2 (TLS) 1 MiB file, 20 conns x 1 stream"}, path: file1m, conns: 20, streams: 1, duration: d, proto: "h2", h2load: true},
-		{Workload: result.Workload{Name: "h2c-f1m", Title: "h2c 1 MiB file, 20 conns x 1 stream"}, path: file1m, conns: 20, streams: 1, duration: d, proto: "h2c", h2load: true},
+		h2f1m, h2cf1m,
 		// The same with the server held to a quarter of a CPU: h2load's 8 KiB
 		// reads make it the bottleneck of the two above, so req/s there is
 		// its ceiling; here the server sets the pace.
-		{Workload: result.Workload{Name: "h2-f1m-cap", Title: fmt.Sprintf("h2 (TLS) 1 MiB file, 20 conns x 1 stream, server held to %d%% of a CPU", capQuota), CPUQuota: capQuota}, path: file1m, conns: 20, streams: 1, duration: d, proto: "h2", h2load: true},
-		{Workload: result.Workload{Name: "h2c-f1m-cap", Title: fmt.Sprintf("h2c 1 MiB file, 20 conns x 1 stream, server held to %d%% of a CPU", capQuota), CPUQuota: capQuota}, path: file1m, conns: 20, streams: 1, duration: d, proto: "h2c", h2load: true},
+		capped(h2f1m), capped(h2cf1m),
 		{Workload: result.Workload{Name: "idle10k", Title: fmt.Sprintf("%d idle keep-alive conns", idleN)}, path: file13, conns: idleN, fresh: true},
 		{Workload: result.Workload{Name: "openloop", Title: fmt.Sprintf("open loop %.0f req/s, 50 conns, 3.5 KB", openRate)}, path: file3k5, conns: 50, duration: openD, rate: openRate},
 		{Workload: result.Workload{Name: "sustained", Title: fmt.Sprintf("sustained, 200 clients, %s, 3.5 KB", sec(sustD))}, path: file3k5, conns: 200, duration: sustD, interval: sustEvery, rounds: sustainRounds},

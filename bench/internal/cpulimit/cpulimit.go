@@ -91,9 +91,6 @@ func Hold(pids []int, percent int) (*Group, error) {
 	return g, nil
 }
 
-// Dir is the cgroup directory the processes are held in.
-func (g *Group) Dir() string { return g.dir }
-
 // Release moves every process in the group back where it came from (a
 // process forked inside the group goes to the controller's root) and
 // removes the group. A process that exited meanwhile is no error.

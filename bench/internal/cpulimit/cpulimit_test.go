@@ -34,9 +34,9 @@ func TestHoldCapsAndReleases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := members(g.Dir()); len(got) != 1 || got[0] != pid {
+	if got := members(g.dir); len(got) != 1 || got[0] != pid {
 		g.Release()
-		t.Fatalf("group %s holds %v, want [%d]", g.Dir(), got, pid)
+		t.Fatalf("group %s holds %v, want [%d]", g.dir, got, pid)
 	}
 	cpu0, t0 := proc.CPUTicks([]int{pid}), time.Now()
 	time.Sleep(time.Second)
@@ -49,8 +49,8 @@ func TestHoldCapsAndReleases(t *testing.T) {
 	if used > 0.20+2.0/proc.ClockTicks {
 		t.Errorf("held to 20%% of a CPU, the loop used %.0f%%", used*100)
 	}
-	if _, err := os.Stat(g.Dir()); !os.IsNotExist(err) {
-		t.Errorf("Release left %s behind (%v)", g.Dir(), err)
+	if _, err := os.Stat(g.dir); !os.IsNotExist(err) {
+		t.Errorf("Release left %s behind (%v)", g.dir, err)
 	}
 	after, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
 	if string(after) != string(before) || strings.Contains(string(after), groupName) {
